@@ -1,0 +1,1 @@
+"""What every REST router shares: problem details, request ids, limits, pagination."""

@@ -1,0 +1,44 @@
+"""Request ids: one per request, on the response header and in every log line of the request."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import uuid
+
+
+REQUEST_ID_HEADER = "X-Request-Id"
+_current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
+# A caller-supplied id is kept only if it is short and harmless in a log line.
+_ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def current_request_id() -> str | None:
+    """The id of the request being handled, if any."""
+    return _current_request_id.get()
+
+
+def new_request_id() -> str:
+    """A fresh id: an upper-case UUID, as Alibaba's RequestId looks."""
+    return str(uuid.uuid4()).upper()
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` to every log record (``-`` outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = _current_request_id.get() or "-"
+        return True
+
+
+def bind_request_id(incoming: str | None) -> tuple[str, contextvars.Token[str | None]]:
+    """Adopt a harmless caller-supplied id or make one; bind it for this request's logs."""
+    request_id = incoming if incoming and _ACCEPTABLE_ID.match(incoming) else new_request_id()
+    return request_id, _current_request_id.set(request_id)
+
+
+def unbind_request_id(token: contextvars.Token[str | None]) -> None:
+    _current_request_id.reset(token)

@@ -1,0 +1,118 @@
+"""The ASGI application: routers, error handlers, middleware, and the database lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+from sqlalchemy import text
+
+from mqtt_ca_registry import __version__
+from mqtt_ca_registry.api.deps import require_token
+from mqtt_ca_registry.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from mqtt_ca_registry.api.problems import install_problem_handlers
+from mqtt_ca_registry.clock import Clock, SystemClock
+from mqtt_ca_registry.config import Settings, get_settings
+from mqtt_ca_registry.db.migrations import current_revision, head_revision
+from mqtt_ca_registry.db.session import Database
+from mqtt_ca_registry.instances.router import router as instances_router
+
+DESCRIPTION = """
+An emulator of the CA-certificate registry of Alibaba Cloud ApsaraMQ for MQTT.
+
+* **Native REST API** under `/v1` (this page): instances, registration codes, CA certificates,
+  device certificates, and `authenticate` — "would the broker accept this device?".
+* Errors are RFC 9457 problem details with a stable `code`; every response has `X-Request-Id`.
+* List endpoints use keyset pagination: pass `next_cursor` back as `cursor`.
+"""
+
+TAGS = [
+    {"name": "instances", "description": "MQTT instances. Certificates need `enterprise_platinum`."},
+    {"name": "health", "description": "Liveness and readiness probes."},
+]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    database: Database | None = None,
+) -> FastAPI:
+    """Build the app. Migrations are not run here: `serve` runs them once before workers start."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = database is None
+        app.state.database = database or Database(settings.database_url)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.database.dispose()
+
+    app: FastAPI = FastAPIOffline(
+        title="mqtt-ca-registry",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        favicon_url="/static-offline-docs/favicon.png",
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.head_revision = head_revision()
+    if database is not None:
+        app.state.database = database
+
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+
+    app.include_router(_health_router())
+    v1 = APIRouter(dependencies=[Depends(require_token)])
+    v1.include_router(instances_router)
+    app.include_router(v1)
+    return app
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="Readiness: database reachable and migrated",
+        responses={503: {"description": "Not ready"}},
+    )
+    async def readyz(request: Request) -> Any:
+        database: Database = request.app.state.database
+        expected: str = request.app.state.head_revision
+        try:
+            async with database.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+                revision = await current_revision(connection)
+        except Exception as exc:  # any failure to reach the database means "not ready"
+            return JSONResponse(
+                {"status": "unavailable", "detail": f"database unreachable ({type(exc).__name__})"},
+                status_code=503,
+            )
+        if revision != expected:
+            return JSONResponse(
+                {
+                    "status": "unavailable",
+                    "detail": f"database at revision {revision}, expected {expected}; "
+                    "run `mqtt-ca-registry migrate`",
+                },
+                status_code=503,
+            )
+        return {"status": "ready", "revision": revision}
+
+    return router

@@ -1,0 +1,65 @@
+"""The database handle an app owns, and the per-request session dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from mqtt_ca_registry.db.engine import SQLITE_IMMEDIATE, create_engine
+
+
+class Database:
+    """An engine and its session factory. One per app (and so one per worker process)."""
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url
+        self.engine: AsyncEngine = create_engine(database_url)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @asynccontextmanager
+    async def session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits if the block succeeds, rolls back if it raises.
+
+        ``write=True`` takes SQLite's write lock when the transaction starts, so concurrent
+        writers queue on busy_timeout instead of failing mid-transaction.
+        """
+        async with self.sessionmaker() as session:
+            if write and self.is_sqlite:
+                await session.connection(execution_options={SQLITE_IMMEDIATE: True})
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.database
+    return db
+
+
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with get_database(request).session() as session:
+        yield session
+
+
+async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with get_database(request).session(write=True) as session:
+        yield session
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(_read_session)]
+WriteSessionDep = Annotated[AsyncSession, Depends(_write_session)]
+DatabaseDep = Annotated[Database, Depends(get_database)]

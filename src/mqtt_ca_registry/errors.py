@@ -1,0 +1,116 @@
+"""Domain errors: protocol-neutral, each with a stable code and a message that says what to fix.
+
+Front ends (REST, Alibaba OpenAPI) map :class:`ErrorCode` to their own wire form through one
+table each; nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Stable machine-readable codes, shared by every front end."""
+
+    # Generic input problems.
+    VALIDATION_FAILED = "ValidationFailed"
+    INVALID_PARAMETER = "InvalidParameter"
+    INVALID_CURSOR = "InvalidCursor"
+    INVALID_SN = "InvalidSn"
+    BODY_TOO_LARGE = "BodyTooLarge"
+    UNAUTHORIZED = "Unauthorized"
+    ROUTE_NOT_FOUND = "RouteNotFound"
+    METHOD_NOT_ALLOWED = "MethodNotAllowed"
+    INTERNAL_ERROR = "InternalError"
+    DATABASE_UNAVAILABLE = "DatabaseUnavailable"
+
+    # Instances.
+    INSTANCE_NOT_FOUND = "InstanceNotFound"
+    INSTANCE_ALREADY_EXISTS = "InstanceAlreadyExists"
+    INSTANCE_EDITION_NOT_SUPPORTED = "InstanceEditionNotSupported"
+
+    # Certificate content (registration checks 2-8 and device input).
+    INPUT_TOO_LARGE = "InputTooLarge"
+    PRIVATE_KEY_REJECTED = "PrivateKeyRejected"
+    CERTIFICATE_MISSING = "CertificateMissing"
+    CERTIFICATE_MALFORMED = "CertificateMalformed"
+    CERTIFICATE_NOT_SINGLE = "CertificateNotSingle"
+    CHAIN_TOO_LONG = "ChainTooLong"
+    SERIAL_NOT_POSITIVE = "SerialNotPositive"
+    CA_NOT_CERTIFICATE_AUTHORITY = "CaBasicConstraintsMissing"
+    CA_KEY_UNSUPPORTED = "CaKeyUnsupported"
+    CA_EXPIRED = "CaExpired"
+    CA_NOT_YET_VALID = "CaNotYetValid"
+    VERIFICATION_ISSUER_MISMATCH = "VerificationIssuerMismatch"
+    VERIFICATION_SIGNATURE_INVALID = "VerificationSignatureInvalid"
+    VERIFICATION_EXPIRED = "VerificationExpired"
+    VERIFICATION_NOT_YET_VALID = "VerificationNotYetValid"
+
+    # Registration codes.
+    REGISTER_CODE_ERROR = "RegisterCodeError"
+    REGISTER_CODE_USED = "RegisterCodeUsed"
+
+    # CA registry.
+    SN_NOT_UNIQUE = "SnNotUnique"
+    CA_ALREADY_REGISTERED = "CaAlreadyRegistered"
+    CA_NOT_FOUND = "CaNotFound"
+
+    # Devices.
+    DEVICE_NOT_FOUND = "DeviceNotFound"
+    CA_BINDING_INACTIVE = "CaBindingInactive"
+    DEVICE_REJECTED = "DeviceRejected"
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One offending input field: where it is and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+@dataclass
+class DomainError(Exception):
+    """Base of every error a caller can cause. ``message`` is safe to show to the caller."""
+
+    code: ErrorCode
+    message: str
+    field: str | None = None
+    errors: Sequence[FieldProblem] = dataclasses.field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class InvalidInputError(DomainError):
+    """The request is malformed or out of limits."""
+
+
+class CertificateError(InvalidInputError):
+    """A certificate (CA, verification or device) failed a content check."""
+
+
+class NotFoundError(DomainError):
+    """The named thing does not exist."""
+
+
+class ConflictError(DomainError):
+    """The request collides with the registry's current state."""
+
+
+class ForbiddenError(DomainError):
+    """The operation is not allowed on this thing (e.g. the instance's edition)."""
+
+
+class UnauthorizedError(DomainError):
+    """Missing or wrong credentials."""
+
+
+class UnavailableError(DomainError):
+    """A dependency (the database) cannot be reached; the caller may retry."""

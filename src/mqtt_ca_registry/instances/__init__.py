@@ -1,0 +1,1 @@
+"""MQTT instances: create, list, get, delete."""

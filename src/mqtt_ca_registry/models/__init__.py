@@ -1,0 +1,18 @@
+"""ORM models, one module per table. Importing this package registers every table."""
+
+from mqtt_ca_registry.models.ca_binding import CaBinding, CaBindingStatus
+from mqtt_ca_registry.models.ca_certificate import CaCertificate
+from mqtt_ca_registry.models.device_certificate import DeviceCertificate, DeviceCertificatePem
+from mqtt_ca_registry.models.instance import Edition, Instance
+from mqtt_ca_registry.models.registration_code import RegistrationCode
+
+__all__ = [
+    "CaBinding",
+    "CaBindingStatus",
+    "CaCertificate",
+    "DeviceCertificate",
+    "DeviceCertificatePem",
+    "Edition",
+    "Instance",
+    "RegistrationCode",
+]
