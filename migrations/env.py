@@ -40,7 +40,9 @@ def _run(connection: Connection) -> None:
         if connection.dialect.name == "postgresql":
             # Several processes starting at once (compose's migrate service and the API, or N
             # workers) must not race: the first migrates, the others wait and find nothing to do.
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         context.run_migrations()
 
 

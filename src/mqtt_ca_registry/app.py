@@ -31,7 +31,10 @@ An emulator of the CA-certificate registry of Alibaba Cloud ApsaraMQ for MQTT.
 """
 
 TAGS = [
-    {"name": "instances", "description": "MQTT instances. Certificates need `enterprise_platinum`."},
+    {
+        "name": "instances",
+        "description": "MQTT instances. Certificates need `enterprise_platinum`.",
+    },
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 

@@ -58,7 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.workers < 1:
         print("mqtt-ca-registry: --workers must be at least 1", file=sys.stderr)
         return 2
-    if settings.access_keys.get_secret_value() == f"{LOCAL_ACCESS_KEY_ID}:{LOCAL_ACCESS_KEY_SECRET}":
+    if (
+        settings.access_keys.get_secret_value()
+        == f"{LOCAL_ACCESS_KEY_ID}:{LOCAL_ACCESS_KEY_SECRET}"
+    ):
         logger.info(
             "Alibaba API: using the documented local AccessKey pair %s / %s "
             "(set MQTT_CA_REGISTRY_ACCESS_KEYS to use your own)",

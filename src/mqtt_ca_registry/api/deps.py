@@ -41,5 +41,6 @@ def require_token(
     if credentials is None or not hmac.compare_digest(offered, expected):
         raise UnauthorizedError(
             ErrorCode.UNAUTHORIZED,
-            "Missing or wrong API token; send 'Authorization: Bearer <MQTT_CA_REGISTRY_API_TOKEN>'.",
+            "Missing or wrong API token; send "
+            "'Authorization: Bearer <MQTT_CA_REGISTRY_API_TOKEN>'.",
         )

@@ -22,7 +22,9 @@ access_log = logging.getLogger("mqtt_ca_registry.access")
 error_log = logging.getLogger("mqtt_ca_registry.errors")
 
 
-async def send_problem(send: Send, status: int, code: ErrorCode, detail: str, request_id: str) -> None:
+async def send_problem(
+    send: Send, status: int, code: ErrorCode, detail: str, request_id: str
+) -> None:
     """Send a problem response straight from middleware (before routing)."""
     body = json.dumps(
         {

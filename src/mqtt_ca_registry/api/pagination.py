@@ -15,12 +15,12 @@ from mqtt_ca_registry.errors import ErrorCode, InvalidInputError
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
-PageSizeQuery = Annotated[
-    int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page, 1-100.")
-]
+PageSizeQuery = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page, 1-100.")]
 CursorQuery = Annotated[
     str | None,
-    Query(max_length=512, description="The `next_cursor` of the previous page; omit for the first."),
+    Query(
+        max_length=512, description="The `next_cursor` of the previous page; omit for the first."
+    ),
 ]
 
 

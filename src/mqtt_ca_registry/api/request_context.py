@@ -7,7 +7,6 @@ import logging
 import re
 import uuid
 
-
 REQUEST_ID_HEADER = "X-Request-Id"
 _current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None

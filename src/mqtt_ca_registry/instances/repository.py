@@ -49,5 +49,7 @@ class InstanceRepository:
             return
         still_bound = select(CaBinding.ca_sn).where(CaBinding.ca_sn.in_(sns))
         await self.session.execute(
-            delete(CaCertificate).where(CaCertificate.sn.in_(sns), CaCertificate.sn.not_in(still_bound))
+            delete(CaCertificate).where(
+                CaCertificate.sn.in_(sns), CaCertificate.sn.not_in(still_bound)
+            )
         )
