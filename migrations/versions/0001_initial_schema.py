@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 12:03:31.454764
+Create Date: 2026-11-28 12:10:36.655142
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ def upgrade() -> None:
 
     op.create_table(
         "registration_codes",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("instance_id", sa.String(length=64), nullable=False),
         sa.Column(
@@ -111,13 +112,12 @@ def upgrade() -> None:
             name=op.f("fk_registration_codes_instance_id_instances"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("code", name=op.f("pk_registration_codes")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_registration_codes")),
+        sa.UniqueConstraint("code", name=op.f("uq_registration_codes_code")),
     )
     with op.batch_alter_table("registration_codes", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_registration_codes_instance_unused",
-            ["instance_id", "used_at", "created_at"],
-            unique=False,
+            "ix_registration_codes_instance_unused", ["instance_id", "used_at", "id"], unique=False
         )
 
     op.create_table(

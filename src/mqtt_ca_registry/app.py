@@ -19,6 +19,7 @@ from mqtt_ca_registry.clock import Clock, SystemClock
 from mqtt_ca_registry.config import Settings, get_settings
 from mqtt_ca_registry.db.migrations import current_revision, head_revision
 from mqtt_ca_registry.db.session import Database
+from mqtt_ca_registry.ca_certificates.router import router as ca_certificates_router
 from mqtt_ca_registry.instances.router import router as instances_router
 
 DESCRIPTION = """
@@ -34,6 +35,11 @@ TAGS = [
     {
         "name": "instances",
         "description": "MQTT instances. Certificates need `enterprise_platinum`.",
+    },
+    {
+        "name": "ca-certificates",
+        "description": "Registration codes, CA registration with proof of possession, "
+        "activate / deregister / delete (cascading to devices), download.",
     },
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
@@ -65,6 +71,9 @@ def create_app(
         openapi_tags=TAGS,
         lifespan=lifespan,
         favicon_url="/static-offline-docs/favicon.png",
+        # Swagger UI at /docs is fully local. ReDoc is not: its side menu always shows a
+        # "by Redocly" badge loaded from cdn.redoc.ly, with no option to turn it off.
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
@@ -79,6 +88,7 @@ def create_app(
     app.include_router(_health_router())
     v1 = APIRouter(dependencies=[Depends(require_token)])
     v1.include_router(instances_router)
+    v1.include_router(ca_certificates_router)
     app.include_router(v1)
     return app
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mqtt_ca_registry.db.base import Base, UTCDateTime
@@ -14,10 +14,12 @@ class RegistrationCode(Base):
     __tablename__ = "registration_codes"
     __table_args__ = (
         # Counting and pruning an instance's unused codes, oldest first.
-        Index("ix_registration_codes_instance_unused", "instance_id", "used_at", "created_at"),
+        Index("ix_registration_codes_instance_unused", "instance_id", "used_at", "id"),
     )
 
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Issue order (the clock may stand still in tests); the oldest unused codes are pruned first.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
     instance_id: Mapped[str] = mapped_column(
         String(64), ForeignKey("instances.instance_id", ondelete="CASCADE")
     )

@@ -1,0 +1,1 @@
+"""CA certificates: registration codes, registration with proof of possession, lifecycle."""

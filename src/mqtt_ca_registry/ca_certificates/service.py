@@ -1,0 +1,303 @@
+"""CA registry rules (RULES.md "Registering a CA" and "CA lifecycle"), shared by every front end."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mqtt_ca_registry.ca_certificates.repository import CaRepository, RegistrationCodeRepository
+from mqtt_ca_registry.ca_certificates.schemas import CA_NAME_MAX, CaDetail, CaOut
+from mqtt_ca_registry.clock import Clock
+from mqtt_ca_registry.config import Settings
+from mqtt_ca_registry.errors import (
+    ConflictError,
+    ErrorCode,
+    InvalidInputError,
+    NotFoundError,
+)
+from mqtt_ca_registry.instances.service import InstanceService
+from mqtt_ca_registry.models import CaBinding, CaBindingStatus, CaCertificate, RegistrationCode
+from mqtt_ca_registry.pki.certinfo import CertificateInfo
+from mqtt_ca_registry.pki.registration import check_registration
+from mqtt_ca_registry.pki.serials import canonical_sn
+
+
+def new_registration_code() -> str:
+    """A UUID and 8 more hex digits (154 random bits), shaped like Alibaba's example codes."""
+    return str(uuid.uuid4()) + secrets.token_hex(4)
+
+
+@dataclass(frozen=True)
+class CaView:
+    """A binding with its certificate and device count: what every read returns."""
+
+    binding: CaBinding
+    certificate: CaCertificate
+    device_count: int
+
+    def out(self) -> CaOut:
+        return CaOut(**self._fields())
+
+    def detail(self) -> CaDetail:
+        return CaDetail(
+            **self._fields(),
+            certificate_pem=self.certificate.certificate_pem,
+            verification_certificate_pem=self.binding.verification_certificate_pem,
+        )
+
+    def _fields(self) -> dict[str, object]:
+        b, c = self.binding, self.certificate
+        return {
+            "sn": c.sn,
+            "name": b.name,
+            "status": b.status,
+            "fingerprint_sha256": c.fingerprint_sha256,
+            "subject": c.subject,
+            "issuer": c.issuer,
+            "key_algorithm": c.key_algorithm,
+            "key_size": c.key_size,
+            "curve": c.curve,
+            "not_before": c.not_before,
+            "not_after": c.not_after,
+            "registered_at": b.registered_at,
+            "registration_code": b.registration_code,
+            "instance_id": b.instance_id,
+            "device_count": self.device_count,
+        }
+
+
+@dataclass(frozen=True)
+class CaPage:
+    items: list[CaView]
+    total: int
+    has_more: bool
+
+
+@dataclass
+class CaCertificateService:
+    session: AsyncSession
+    clock: Clock
+    settings: Settings
+
+    @property
+    def cas(self) -> CaRepository:
+        return CaRepository(self.session)
+
+    @property
+    def codes(self) -> RegistrationCodeRepository:
+        return RegistrationCodeRepository(self.session)
+
+    @property
+    def instances(self) -> InstanceService:
+        return InstanceService(self.session, self.clock)
+
+    # -- registration codes --------------------------------------------------------------
+
+    async def issue_registration_code(self, instance_id: str) -> RegistrationCode:
+        """A fresh single-use code; the oldest unused ones beyond the bound are dropped."""
+        await self.instances.get_for_certificates(instance_id)
+        now = self.clock.now()
+        ttl = self.settings.registration_code_ttl_seconds
+        code = RegistrationCode(
+            code=new_registration_code(),
+            instance_id=instance_id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl) if ttl else None,
+            used_at=None,
+        )
+        await self.codes.add(code)
+        await self.codes.prune_unused(instance_id, keep=self.settings.max_unused_registration_codes)
+        return code
+
+    # -- registration ----------------------------------------------------------------------
+
+    async def register(
+        self, instance_id: str, *, name: str, ca_certificate: str, verification_certificate: str
+    ) -> CaView:
+        """The ten checks of RULES.md in order, then one transaction: code, CA, binding."""
+        await self.instances.get_for_certificates(instance_id)  # 1
+        _check_name(name)  # 2 (the PEM limits are checked with their content in pki)
+        now = self.clock.now()
+        evidence = check_registration(  # 3-8
+            ca_certificate,
+            verification_certificate,
+            now=now,
+            max_pem_bytes=self.settings.max_pem_bytes,
+        )
+        code = await self._usable_code(instance_id, evidence.registration_code)  # 9
+        ca = evidence.ca
+        existing = await self.cas.get_certificate(ca.sn)  # 10
+        if existing is not None:
+            self._same_certificate_or_conflict(existing, ca)
+            if await self.cas.get_binding(instance_id, ca.sn) is not None:
+                raise _already_registered(instance_id, ca.sn)
+        if not await self.codes.consume(code.code, now=now):
+            raise _code_used(code.code)
+        certificate = existing or await self._insert_certificate(ca, now)
+        binding = CaBinding(
+            instance_id=instance_id,
+            ca_sn=ca.sn,
+            name=name,
+            status=CaBindingStatus.ACTIVE.value,
+            cascade_generation=0,
+            verification_certificate_pem=evidence.verification.pem,
+            registration_code=code.code,
+            registered_at=now,
+            status_changed_at=now,
+        )
+        try:
+            async with self.session.begin_nested():
+                await self.cas.add_binding(binding)
+        except IntegrityError as exc:  # a concurrent registration of this CA here won
+            raise _already_registered(instance_id, ca.sn) from exc
+        return CaView(binding, certificate, 0)
+
+    async def _usable_code(self, instance_id: str, cn: str | None) -> RegistrationCode:
+        code = await self.codes.get(cn) if cn else None
+        if code is None or code.instance_id != instance_id:
+            raise InvalidInputError(
+                ErrorCode.REGISTER_CODE_ERROR,
+                "The verification certificate's subject CN is not a registration code of "
+                f"instance {instance_id!r}; get one with POST /v1/instances/{instance_id}/"
+                "registration-codes and put it as the CN of the verification CSR.",
+                field="verification_certificate",
+            )
+        if code.used_at is not None:
+            raise _code_used(code.code)
+        if code.expires_at is not None and self.clock.now() > code.expires_at:
+            raise InvalidInputError(
+                ErrorCode.REGISTER_CODE_ERROR,
+                f"The registration code expired at {code.expires_at.isoformat()}; get a new one.",
+                field="verification_certificate",
+            )
+        return code
+
+    @staticmethod
+    def _same_certificate_or_conflict(existing: CaCertificate, ca: CertificateInfo) -> None:
+        if existing.fingerprint_sha256 != ca.fingerprint_sha256:
+            raise ConflictError(
+                ErrorCode.SN_NOT_UNIQUE,
+                f"Another CA certificate with serial {ca.sn} is already registered; serial "
+                "numbers must be unique. Re-issue your CA with a new serial (-set_serial).",
+                field="ca_certificate",
+            )
+
+    async def _insert_certificate(self, ca: CertificateInfo, now: object) -> CaCertificate:
+        certificate = CaCertificate(
+            sn=ca.sn,
+            fingerprint_sha256=ca.fingerprint_sha256,
+            subject=ca.subject,
+            issuer=ca.issuer,
+            key_algorithm=ca.key_algorithm,
+            key_size=ca.key_size,
+            curve=ca.curve,
+            not_before=ca.not_before,
+            not_after=ca.not_after,
+            certificate_pem=ca.pem,
+            created_at=now,
+        )
+        try:
+            async with self.session.begin_nested():
+                await self.cas.add_certificate(certificate)
+        except IntegrityError:
+            # A concurrent registration stored this serial (or fingerprint) first.
+            existing = await self.cas.get_certificate(ca.sn)
+            if existing is None:
+                raise ConflictError(
+                    ErrorCode.SN_NOT_UNIQUE,
+                    "This CA certificate is already registered under another serial.",
+                    field="ca_certificate",
+                ) from None
+            self._same_certificate_or_conflict(existing, ca)
+            return existing
+        return certificate
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def get(self, instance_id: str, sn: str) -> CaView:
+        await self.instances.get_for_certificates(instance_id)
+        found = await self.cas.get_binding(instance_id, canonical_sn(sn, field="sn"))
+        if found is None:
+            raise _ca_not_found(instance_id, sn)
+        binding, certificate = found
+        counts = await self.cas.device_counts([binding.id])
+        return CaView(binding, certificate, counts.get(binding.id, 0))
+
+    async def list(
+        self,
+        instance_id: str,
+        *,
+        sn: str | None = None,
+        status: str | None = None,
+        after_id: int | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> CaPage:
+        """A page of an instance's CAs (keyset with ``after_id``, or ``offset`` for PageNo)."""
+        await self.instances.get_for_certificates(instance_id)
+        canonical = canonical_sn(sn, field="sn") if sn else None
+        rows = await self.cas.page(
+            instance_id, sn=canonical, status=status, after_id=after_id, limit=limit + 1,
+            offset=offset,
+        )
+        counts = await self.cas.device_counts([b.id for b, _ in rows[:limit]])
+        items = [CaView(b, c, counts.get(b.id, 0)) for b, c in rows[:limit]]
+        total = await self.cas.count(instance_id, sn=canonical, status=status)
+        return CaPage(items=items, total=total, has_more=len(rows) > limit)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def set_status(self, instance_id: str, sn: str, status: CaBindingStatus) -> CaView:
+        """Activate or deregister; every device of the CA on this instance follows (O(1))."""
+        view = await self.get(instance_id, sn)
+        now = self.clock.now()
+        await self.cas.cascade_status(view.binding.id, status.value, now=now)
+        await self.session.refresh(view.binding)
+        return view
+
+    async def delete(self, instance_id: str, sn: str) -> str:
+        """Delete the binding and its devices; the CA record goes with its last binding."""
+        view = await self.get(instance_id, sn)
+        await self.cas.delete_binding(view.binding.id)
+        await self.cas.delete_certificate_if_unbound(view.certificate.sn)
+        return view.certificate.sn
+
+
+def _check_name(name: str) -> None:
+    if not name or not name.strip() or len(name) > CA_NAME_MAX:
+        raise InvalidInputError(
+            ErrorCode.INVALID_PARAMETER,
+            f"name (CaName) must be 1-{CA_NAME_MAX} characters.",
+            field="name",
+        )
+
+
+def _code_used(code: str) -> ConflictError:
+    return ConflictError(
+        ErrorCode.REGISTER_CODE_USED,
+        "This registration code has already been used; each code registers one CA. "
+        "Get a new code and make a new verification certificate with it as CN.",
+        field="verification_certificate",
+    )
+
+
+def _already_registered(instance_id: str, sn: str) -> ConflictError:
+    return ConflictError(
+        ErrorCode.CA_ALREADY_REGISTERED,
+        f"CA {sn} is already registered on instance {instance_id!r}.",
+        field="ca_certificate",
+    )
+
+
+def _ca_not_found(instance_id: str, sn: str) -> NotFoundError:
+    return NotFoundError(
+        ErrorCode.CA_NOT_FOUND,
+        f"No CA certificate with serial {sn!r} is registered on instance {instance_id!r}; "
+        f"list them with GET /v1/instances/{instance_id}/ca-certificates.",
+        field="sn",
+    )
