@@ -20,6 +20,8 @@ from mqtt_ca_registry.config import Settings, get_settings
 from mqtt_ca_registry.db.migrations import current_revision, head_revision
 from mqtt_ca_registry.db.session import Database
 from mqtt_ca_registry.ca_certificates.router import router as ca_certificates_router
+from mqtt_ca_registry.device_certificates.caches import AuthenticationCaches
+from mqtt_ca_registry.device_certificates.router import router as device_certificates_router
 from mqtt_ca_registry.instances.router import router as instances_router
 
 DESCRIPTION = """
@@ -40,6 +42,11 @@ TAGS = [
         "name": "ca-certificates",
         "description": "Registration codes, CA registration with proof of possession, "
         "activate / deregister / delete (cascading to devices), download.",
+    },
+    {
+        "name": "device-certificates",
+        "description": "`authenticate` (would the broker accept this device?), auto-registered "
+        "device certificates and their lifecycle.",
     },
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
@@ -78,6 +85,7 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.head_revision = head_revision()
+    app.state.auth_caches = AuthenticationCaches()
     if database is not None:
         app.state.database = database
 
@@ -89,6 +97,7 @@ def create_app(
     v1 = APIRouter(dependencies=[Depends(require_token)])
     v1.include_router(instances_router)
     v1.include_router(ca_certificates_router)
+    v1.include_router(device_certificates_router)
     app.include_router(v1)
     return app
 

@@ -1,0 +1,1 @@
+"""Device certificates: broker-side authentication, auto-registration, lifecycle."""

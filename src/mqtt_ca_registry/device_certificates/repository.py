@@ -1,0 +1,138 @@
+"""All SQL about device certificates, including their effective status after CA cascades."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mqtt_ca_registry.models import CaBinding, DeviceCertificate, DeviceCertificatePem
+
+# RULES.md "CA lifecycle": a cascade after the device's own change wins, and vice versa.
+EFFECTIVE_STATUS: ColumnElement[str] = case(
+    (DeviceCertificate.status_generation < CaBinding.cascade_generation, CaBinding.status),
+    else_=DeviceCertificate.status,
+)
+
+DeviceRow = tuple[DeviceCertificate, str, str]  # device, ca_sn, effective status
+
+
+class DeviceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _select(self) -> Any:
+        return select(DeviceCertificate, CaBinding.ca_sn, EFFECTIVE_STATUS).join(
+            CaBinding, CaBinding.id == DeviceCertificate.binding_id
+        )
+
+    async def get(self, binding_id: int, device_sn: str) -> DeviceRow | None:
+        row = (
+            await self.session.execute(
+                self._select().where(
+                    DeviceCertificate.binding_id == binding_id,
+                    DeviceCertificate.device_sn == device_sn,
+                )
+            )
+        ).first()
+        return (row[0], row[1], row[2]) if row else None
+
+    async def pem(self, device_id: int) -> str:
+        pem = await self.session.scalar(
+            select(DeviceCertificatePem.certificate_pem).where(
+                DeviceCertificatePem.device_id == device_id
+            )
+        )
+        return pem or ""
+
+    async def insert_if_absent(self, values: dict[str, Any], pem: str) -> int | None:
+        """Insert a device unless (binding, Sn) exists: the id, or None if another won."""
+        dialect = sqlite if self.session.bind.dialect.name == "sqlite" else postgresql
+        statement = (
+            dialect.insert(DeviceCertificate)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["binding_id", "device_sn"])
+            .returning(DeviceCertificate.id)
+        )
+        device_id = await self.session.scalar(statement)
+        if device_id is not None:
+            await self.session.execute(
+                dialect.insert(DeviceCertificatePem).values(device_id=device_id, certificate_pem=pem)
+            )
+        return device_id
+
+    def _filtered(self, *, instance_id: str | None, binding_id: int | None, status: str | None) -> Any:
+        query = self._select()
+        if binding_id is not None:
+            query = query.where(DeviceCertificate.binding_id == binding_id)
+        if instance_id is not None:
+            query = query.where(DeviceCertificate.instance_id == instance_id)
+        if status is not None:
+            query = query.where(EFFECTIVE_STATUS == status)
+        return query
+
+    async def page(
+        self,
+        *,
+        instance_id: str | None = None,
+        binding_id: int | None = None,
+        status: str | None = None,
+        after_id: int | None = None,
+        limit: int,
+        offset: int = 0,
+    ) -> list[DeviceRow]:
+        query = self._filtered(instance_id=instance_id, binding_id=binding_id, status=status)
+        if after_id is not None:
+            query = query.where(DeviceCertificate.id > after_id)
+        query = query.order_by(DeviceCertificate.id).limit(limit)
+        if offset:
+            query = query.offset(offset)
+        return [(r[0], r[1], r[2]) for r in (await self.session.execute(query)).all()]
+
+    async def count(
+        self, *, instance_id: str | None = None, binding_id: int | None = None, status: str | None = None
+    ) -> int:
+        if status is None:
+            query = select(func.count()).select_from(DeviceCertificate)
+            if binding_id is not None:
+                query = query.where(DeviceCertificate.binding_id == binding_id)
+            if instance_id is not None:
+                query = query.where(DeviceCertificate.instance_id == instance_id)
+        else:
+            inner = self._filtered(instance_id=instance_id, binding_id=binding_id, status=status)
+            query = select(func.count()).select_from(inner.with_only_columns(DeviceCertificate.id).subquery())
+        return (await self.session.scalar(query)) or 0
+
+    async def set_status(self, device_id: int, status: str, generation: int) -> None:
+        await self.session.execute(
+            update(DeviceCertificate)
+            .where(DeviceCertificate.id == device_id)
+            .values(status=status, status_generation=generation)
+        )
+
+    async def touch(self, device_id: int, now: datetime, *, older_than: datetime) -> None:
+        """Record a successful authentication, at most once per interval (keeps connects reads)."""
+        await self.session.execute(
+            update(DeviceCertificate)
+            .where(
+                DeviceCertificate.id == device_id,
+                (DeviceCertificate.last_authenticated_at.is_(None))
+                | (DeviceCertificate.last_authenticated_at < older_than),
+            )
+            .values(last_authenticated_at=now)
+        )
+
+    async def delete(self, device_id: int) -> None:
+        await self.session.execute(delete(DeviceCertificate).where(DeviceCertificate.id == device_id))
+
+    async def bindings_of(self, instance_id: str) -> Sequence[CaBinding]:
+        """Every CA binding of an instance: the trust anchors and their current status."""
+        return (
+            await self.session.scalars(
+                select(CaBinding).where(CaBinding.instance_id == instance_id).order_by(CaBinding.id)
+            )
+        ).all()

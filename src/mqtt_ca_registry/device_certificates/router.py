@@ -1,0 +1,206 @@
+"""REST endpoints for device certificates and the authenticate decision."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+
+from mqtt_ca_registry.api.deps import ClockDep, SettingsDep
+from mqtt_ca_registry.api.pagination import (
+    DEFAULT_PAGE_SIZE,
+    CursorQuery,
+    Page,
+    PageSizeQuery,
+    decode_cursor,
+    encode_cursor,
+)
+from mqtt_ca_registry.api.problems import problem_responses
+from mqtt_ca_registry.db.session import DatabaseDep, ReadSessionDep, WriteSessionDep
+from mqtt_ca_registry.device_certificates.authentication import Authenticator, AuthOutcome
+from mqtt_ca_registry.device_certificates.schemas import (
+    ChainIn,
+    Decision,
+    DeviceDetail,
+    DeviceOut,
+    Status,
+)
+from mqtt_ca_registry.device_certificates.service import DevicePage, DeviceService, device_out
+from mqtt_ca_registry.errors import ConflictError, ErrorCode, InvalidInputError
+from mqtt_ca_registry.instances.router import InstancePath
+from mqtt_ca_registry.models import CaBindingStatus
+
+router = APIRouter(prefix="/v1/instances/{instance_id}", tags=["device-certificates"])
+
+CaSnPath = Annotated[str, Path(description="CA serial (any case, colons, leading zeros).")]
+DeviceSnPath = Annotated[str, Path(description="Device certificate serial.")]
+StatusQuery = Annotated[Status | None, Query(alias="status")]
+_ERRORS = problem_responses(400, 403, 404, 409, 413, 422)
+_DEVICE = "/ca-certificates/{ca_sn}/device-certificates/{device_sn}"
+
+
+def get_authenticator(
+    request: Request, database: DatabaseDep, clock: ClockDep, settings: SettingsDep
+) -> Authenticator:
+    return Authenticator(database, clock, settings, request.app.state.auth_caches)
+
+
+AuthenticatorDep = Annotated[Authenticator, Depends(get_authenticator)]
+
+
+def _decision(outcome: AuthOutcome) -> Decision:
+    return Decision(
+        decision="accepted" if outcome.accepted else "rejected",
+        reason_code=outcome.reason_code,
+        reason=outcome.reason,
+        auto_registered=outcome.auto_registered,
+        device=device_out(outcome.device) if outcome.device else None,
+        ca_sn=outcome.ca_sn,
+    )
+
+
+@router.post(
+    "/authenticate",
+    summary="Would the broker accept this device? (a connect attempt)",
+    description="Decides as a TLS server requiring client certificates would (OpenSSL's "
+    "`verify -purpose sslclient`, security level 2), against this instance's registered CAs; "
+    "then the registry: a valid, unknown device is auto-registered (active). Input that is not "
+    "a certificate is a 422 problem; a certificate that fails is a 200 `rejected` decision.",
+    responses=_ERRORS,
+)
+async def authenticate(
+    instance_id: InstancePath, body: ChainIn, authenticator: AuthenticatorDep
+) -> Decision:
+    return _decision(await authenticator.authenticate(instance_id, body.certificate_chain))
+
+
+@router.post(
+    "/device-certificates",
+    summary="Register a device certificate explicitly",
+    description="The same checks as a connect. 201 when registered now, 200 when it already "
+    "was (its status is left as it is).",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": DeviceOut, "description": "Already registered"}, **_ERRORS},
+)
+async def register_device_certificate(
+    instance_id: InstancePath, body: ChainIn, authenticator: AuthenticatorDep, response: Response
+) -> DeviceOut:
+    outcome = await authenticator.authenticate(
+        instance_id, body.certificate_chain, record_connect=False
+    )
+    if outcome.device is not None and outcome.reason_code in ("accepted", "device_inactive"):
+        response.status_code = status.HTTP_200_OK
+        return device_out(outcome.device)
+    if outcome.accepted and outcome.device is not None:
+        return device_out(outcome.device)
+    if outcome.reason_code == "serial_conflict":
+        raise ConflictError(ErrorCode.SN_NOT_UNIQUE, outcome.reason, field="certificate_chain")
+    if outcome.reason_code == "ca_inactive":
+        raise ConflictError(ErrorCode.CA_BINDING_INACTIVE, outcome.reason, field="certificate_chain")
+    raise InvalidInputError(
+        ErrorCode.DEVICE_REJECTED,
+        f"{outcome.reason} (reason_code {outcome.reason_code})",
+        field="certificate_chain",
+    )
+
+
+def _page(page: DevicePage) -> Page[DeviceOut]:
+    next_cursor = encode_cursor("device", page.items[-1][0].id) if page.has_more else None
+    return Page(items=[device_out(r) for r in page.items], next_cursor=next_cursor, total=page.total)
+
+
+def _after(cursor: str | None) -> int | None:
+    after = decode_cursor(cursor, "device")
+    if after is not None and not isinstance(after, int):
+        raise InvalidInputError(ErrorCode.INVALID_CURSOR, "cursor is not valid.", field="cursor")
+    return after
+
+
+@router.get("/device-certificates", summary="List an instance's devices", responses=_ERRORS)
+async def list_device_certificates(
+    instance_id: InstancePath,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    ca_sn: Annotated[str | None, Query(description="Only devices of this CA.")] = None,
+    status_: StatusQuery = None,
+    page_size: PageSizeQuery = DEFAULT_PAGE_SIZE,
+    cursor: CursorQuery = None,
+) -> Page[DeviceOut]:
+    page = await DeviceService(session, clock).list(
+        instance_id, ca_sn=ca_sn, status=status_, after_id=_after(cursor), limit=page_size
+    )
+    return _page(page)
+
+
+@router.get(
+    "/ca-certificates/{ca_sn}/device-certificates",
+    summary="List the devices of one CA",
+    responses=_ERRORS,
+)
+async def list_ca_device_certificates(
+    instance_id: InstancePath,
+    ca_sn: CaSnPath,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    status_: StatusQuery = None,
+    page_size: PageSizeQuery = DEFAULT_PAGE_SIZE,
+    cursor: CursorQuery = None,
+) -> Page[DeviceOut]:
+    page = await DeviceService(session, clock).list(
+        instance_id, ca_sn=ca_sn, status=status_, after_id=_after(cursor), limit=page_size
+    )
+    return _page(page)
+
+
+@router.get(_DEVICE, summary="Get a device certificate", responses=_ERRORS)
+async def get_device_certificate(
+    instance_id: InstancePath,
+    ca_sn: CaSnPath,
+    device_sn: DeviceSnPath,
+    session: ReadSessionDep,
+    clock: ClockDep,
+) -> DeviceDetail:
+    return await DeviceService(session, clock).detail(instance_id, ca_sn, device_sn)
+
+
+@router.post(_DEVICE + "/activate", summary="Activate a device certificate", responses=_ERRORS)
+async def activate_device_certificate(
+    instance_id: InstancePath,
+    ca_sn: CaSnPath,
+    device_sn: DeviceSnPath,
+    session: WriteSessionDep,
+    clock: ClockDep,
+) -> DeviceOut:
+    service = DeviceService(session, clock)
+    row = await service.set_status(instance_id, ca_sn, device_sn, CaBindingStatus.ACTIVE)
+    return device_out(row)
+
+
+@router.post(_DEVICE + "/deactivate", summary="Deactivate a device certificate", responses=_ERRORS)
+async def deactivate_device_certificate(
+    instance_id: InstancePath,
+    ca_sn: CaSnPath,
+    device_sn: DeviceSnPath,
+    session: WriteSessionDep,
+    clock: ClockDep,
+) -> DeviceOut:
+    service = DeviceService(session, clock)
+    row = await service.set_status(instance_id, ca_sn, device_sn, CaBindingStatus.INACTIVE)
+    return device_out(row)
+
+
+@router.delete(
+    _DEVICE,
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a device certificate (it registers again at its next connect)",
+    responses=_ERRORS,
+)
+async def delete_device_certificate(
+    instance_id: InstancePath,
+    ca_sn: CaSnPath,
+    device_sn: DeviceSnPath,
+    session: WriteSessionDep,
+    clock: ClockDep,
+) -> Response:
+    await DeviceService(session, clock).delete(instance_id, ca_sn, device_sn)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

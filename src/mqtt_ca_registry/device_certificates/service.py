@@ -1,0 +1,126 @@
+"""Device lifecycle and queries (RULES.md "Device certificates and authentication" 6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mqtt_ca_registry.ca_certificates.repository import CaRepository
+from mqtt_ca_registry.clock import Clock
+from mqtt_ca_registry.device_certificates.repository import DeviceRepository, DeviceRow
+from mqtt_ca_registry.device_certificates.schemas import DeviceDetail, DeviceOut
+from mqtt_ca_registry.errors import ConflictError, ErrorCode, NotFoundError
+from mqtt_ca_registry.instances.service import InstanceService
+from mqtt_ca_registry.models import CaBinding, CaBindingStatus
+from mqtt_ca_registry.pki.serials import canonical_sn
+
+
+def device_out(row: DeviceRow) -> DeviceOut:
+    device, ca_sn, status = row
+    return DeviceOut(
+        device_sn=device.device_sn,
+        ca_sn=ca_sn,
+        device_name=device.device_name,
+        status=status,  # type: ignore[arg-type]
+        fingerprint_sha256=device.fingerprint_sha256,
+        subject=device.subject,
+        not_before=device.not_before,
+        not_after=device.not_after,
+        registered_at=device.registered_at,
+        last_authenticated_at=device.last_authenticated_at,
+        instance_id=device.instance_id,
+    )
+
+
+@dataclass(frozen=True)
+class DevicePage:
+    items: list[DeviceRow]
+    total: int
+    has_more: bool
+
+
+@dataclass
+class DeviceService:
+    session: AsyncSession
+    clock: Clock
+
+    @property
+    def devices(self) -> DeviceRepository:
+        return DeviceRepository(self.session)
+
+    async def binding(self, instance_id: str, ca_sn: str) -> CaBinding:
+        await InstanceService(self.session, self.clock).get_for_certificates(instance_id)
+        sn = canonical_sn(ca_sn, field="ca_sn")
+        found = await CaRepository(self.session).get_binding(instance_id, sn)
+        if found is None:
+            raise NotFoundError(
+                ErrorCode.CA_NOT_FOUND,
+                f"No CA certificate with serial {ca_sn!r} is registered on instance "
+                f"{instance_id!r}.",
+                field="ca_sn",
+            )
+        return found[0]
+
+    async def get(self, instance_id: str, ca_sn: str, device_sn: str) -> DeviceRow:
+        binding = await self.binding(instance_id, ca_sn)
+        sn = canonical_sn(device_sn, field="device_sn")
+        row = await self.devices.get(binding.id, sn)
+        if row is None:
+            raise NotFoundError(
+                ErrorCode.DEVICE_NOT_FOUND,
+                f"No device certificate with serial {device_sn!r} is registered under CA "
+                f"{binding.ca_sn} on instance {instance_id!r}. Devices register on their first "
+                "successful connect (POST .../authenticate).",
+                field="device_sn",
+            )
+        return row
+
+    async def detail(self, instance_id: str, ca_sn: str, device_sn: str) -> DeviceDetail:
+        row = await self.get(instance_id, ca_sn, device_sn)
+        pem = await self.devices.pem(row[0].id)
+        return DeviceDetail(**device_out(row).model_dump(), certificate_pem=pem)
+
+    async def list(
+        self,
+        instance_id: str,
+        *,
+        ca_sn: str | None = None,
+        status: str | None = None,
+        after_id: int | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> DevicePage:
+        """Devices of an instance, or of one CA on it, in registration order."""
+        if ca_sn is not None:
+            binding_id: int | None = (await self.binding(instance_id, ca_sn)).id
+            scope: dict[str, object] = {"binding_id": binding_id}
+        else:
+            await InstanceService(self.session, self.clock).get_for_certificates(instance_id)
+            scope = {"instance_id": instance_id}
+        rows = await self.devices.page(
+            **scope, status=status, after_id=after_id, limit=limit + 1, offset=offset  # type: ignore[arg-type]
+        )
+        total = await self.devices.count(**scope, status=status)  # type: ignore[arg-type]
+        return DevicePage(items=rows[:limit], total=total, has_more=len(rows) > limit)
+
+    async def set_status(
+        self, instance_id: str, ca_sn: str, device_sn: str, status: CaBindingStatus
+    ) -> DeviceRow:
+        """Activate or deactivate one device; activation needs its CA active on the instance."""
+        row = await self.get(instance_id, ca_sn, device_sn)
+        binding = await self.binding(instance_id, ca_sn)
+        if status is CaBindingStatus.ACTIVE and binding.status != CaBindingStatus.ACTIVE:
+            raise ConflictError(
+                ErrorCode.CA_BINDING_INACTIVE,
+                f"CA {binding.ca_sn} is deregistered on instance {instance_id!r}; activate the "
+                "CA first (that activates all its devices).",
+                field="ca_sn",
+            )
+        await self.devices.set_status(row[0].id, status.value, binding.cascade_generation)
+        return (row[0], row[1], status.value)
+
+    async def delete(self, instance_id: str, ca_sn: str, device_sn: str) -> str:
+        row = await self.get(instance_id, ca_sn, device_sn)
+        await self.devices.delete(row[0].id)
+        return row[0].device_sn
