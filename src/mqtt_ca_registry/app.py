@@ -12,14 +12,16 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 
 from mqtt_ca_registry import __version__
+from mqtt_ca_registry.alibaba.router import router as alibaba_router
+from mqtt_ca_registry.alibaba.signing import NonceCache, RequestVerifier, parse_access_keys
 from mqtt_ca_registry.api.deps import require_token
 from mqtt_ca_registry.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from mqtt_ca_registry.api.problems import install_problem_handlers
+from mqtt_ca_registry.ca_certificates.router import router as ca_certificates_router
 from mqtt_ca_registry.clock import Clock, SystemClock
 from mqtt_ca_registry.config import Settings, get_settings
 from mqtt_ca_registry.db.migrations import current_revision, head_revision
 from mqtt_ca_registry.db.session import Database
-from mqtt_ca_registry.ca_certificates.router import router as ca_certificates_router
 from mqtt_ca_registry.device_certificates.caches import AuthenticationCaches
 from mqtt_ca_registry.device_certificates.router import router as device_certificates_router
 from mqtt_ca_registry.instances.router import router as instances_router
@@ -47,6 +49,10 @@ TAGS = [
         "name": "device-certificates",
         "description": "`authenticate` (would the broker accept this device?), auto-registered "
         "device certificates and their lifecycle.",
+    },
+    {
+        "name": "alibaba",
+        "description": "The Alibaba Cloud OpenAPI surface (`GET|POST /`) for the official SDK.",
     },
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
@@ -86,6 +92,9 @@ def create_app(
     app.state.clock = clock or SystemClock()
     app.state.head_revision = head_revision()
     app.state.auth_caches = AuthenticationCaches()
+    app.state.alibaba_verifier = RequestVerifier(
+        parse_access_keys(settings.access_keys.get_secret_value()), NonceCache()
+    )
     if database is not None:
         app.state.database = database
 
@@ -99,6 +108,7 @@ def create_app(
     v1.include_router(ca_certificates_router)
     v1.include_router(device_certificates_router)
     app.include_router(v1)
+    app.include_router(alibaba_router)
     return app
 
 

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(
         default=None, description="bearer token required by /v1 when set"
     )
+    alibaba_verify_signatures: bool = Field(
+        default=True, description="check Alibaba API signatures (off: any signature passes)"
+    )
     seed_default_instance: bool = Field(
         default=True, description="create mqtt-cn-local in a freshly created database"
     )

@@ -48,7 +48,9 @@ async def bulk_devices(database: Database, instance_id: str, ca_sn: str, count: 
         )
 
 
-async def count_by_status(client: httpx.AsyncClient, instance_id: str, ca_sn: str, status: str) -> int:
+async def count_by_status(
+    client: httpx.AsyncClient, instance_id: str, ca_sn: str, status: str
+) -> int:
     response = await client.get(
         f"/v1/instances/{instance_id}/ca-certificates/{ca_sn}/device-certificates",
         params={"status": status, "page_size": 1},

@@ -33,14 +33,20 @@ class TestListCaCertificates:
         self, client: httpx.AsyncClient, platinum_instance: str
     ) -> None:
         cas = [await registered_ca(client, platinum_instance, cn=f"CA {i}") for i in range(5)]
-        await client.post(f"/v1/instances/{platinum_instance}/ca-certificates/{cas[1].sn}/deactivate")
+        await client.post(
+            f"/v1/instances/{platinum_instance}/ca-certificates/{cas[1].sn}/deactivate"
+        )
         base = f"/v1/instances/{platinum_instance}/ca-certificates"
 
         first = (await client.get(base, params={"page_size": 2})).json()
         assert first["total"] == 5
         assert [c["sn"] for c in first["items"]] == [cas[0].sn, cas[1].sn]
-        second = (await client.get(base, params={"page_size": 2, "cursor": first["next_cursor"]})).json()
-        third = (await client.get(base, params={"page_size": 2, "cursor": second["next_cursor"]})).json()
+        second = (
+            await client.get(base, params={"page_size": 2, "cursor": first["next_cursor"]})
+        ).json()
+        third = (
+            await client.get(base, params={"page_size": 2, "cursor": second["next_cursor"]})
+        ).json()
         assert [c["sn"] for c in second["items"] + third["items"]] == [c.sn for c in cas[2:]]
         assert third["next_cursor"] is None
 
@@ -61,7 +67,9 @@ class TestListCaCertificates:
         )
         assert_problem(response, 422, "ValidationFailed")
 
-    async def test_fail_bad_sn_filter(self, client: httpx.AsyncClient, platinum_instance: str) -> None:
+    async def test_fail_bad_sn_filter(
+        self, client: httpx.AsyncClient, platinum_instance: str
+    ) -> None:
         response = await client.get(
             f"/v1/instances/{platinum_instance}/ca-certificates", params={"sn": "xyz"}
         )
@@ -108,7 +116,9 @@ class TestGetCaCertificate:
         self, client: httpx.AsyncClient, platinum_instance: str
     ) -> None:
         ca = await registered_ca(client, platinum_instance)
-        response = await client.get(f"/v1/instances/{platinum_instance}/ca-certificates/{ca.sn}/pem")
+        response = await client.get(
+            f"/v1/instances/{platinum_instance}/ca-certificates/{ca.sn}/pem"
+        )
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/x-pem-file"
         assert response.headers["content-disposition"] == f'attachment; filename="{ca.sn}.pem"'
@@ -125,9 +135,7 @@ class TestActivateDeactivate:
             assert (await connect(client, platinum_instance, device))["auto_registered"] is True
         base = f"/v1/instances/{platinum_instance}/ca-certificates/{ca.sn}"
         # one device deactivated on its own
-        response = await client.post(
-            f"{base}/device-certificates/{devices[0].sn}/deactivate"
-        )
+        response = await client.post(f"{base}/device-certificates/{devices[0].sn}/deactivate")
         assert response.json()["status"] == "inactive"
 
         for _ in range(2):  # idempotent
@@ -188,7 +196,8 @@ class TestDeleteCaCertificate:
         self, client: httpx.AsyncClient, platinum_instance: str
     ) -> None:
         await client.post(
-            "/v1/instances", json={"instance_id": "second-one", "name": "s", "edition": "enterprise_platinum"}
+            "/v1/instances",
+            json={"instance_id": "second-one", "name": "s", "edition": "enterprise_platinum"},
         )
         ca = await registered_ca(client, platinum_instance, serial=0x99)
         assert (await register(client, "second-one", ca)).status_code == 201
@@ -196,13 +205,19 @@ class TestDeleteCaCertificate:
         await connect(client, platinum_instance, device)
         await connect(client, "second-one", device)
 
-        assert (await client.delete(f"/v1/instances/{platinum_instance}/ca-certificates/99")).status_code == 204
-        still = await client.get(f"/v1/instances/second-one/ca-certificates/99")
+        assert (
+            await client.delete(f"/v1/instances/{platinum_instance}/ca-certificates/99")
+        ).status_code == 204
+        still = await client.get("/v1/instances/second-one/ca-certificates/99")
         assert still.status_code == 200
         assert still.json()["device_count"] == 1
-        assert_problem(await register(client, platinum_instance, make_ca(serial=0x99)), 409, "SnNotUnique")
+        assert_problem(
+            await register(client, platinum_instance, make_ca(serial=0x99)), 409, "SnNotUnique"
+        )
         # registering it again here (with a new code) works, and its devices re-register
-        again = await register(client, platinum_instance, ca, code=await new_code(client, platinum_instance))
+        again = await register(
+            client, platinum_instance, ca, code=await new_code(client, platinum_instance)
+        )
         assert again.status_code == 201
         assert (await connect(client, platinum_instance, device))["auto_registered"] is True
 
@@ -213,7 +228,8 @@ class TestDeleteCaCertificate:
         await connect(client, platinum_instance, make_leaf(ca, "d"))
         assert (await client.delete(f"/v1/instances/{platinum_instance}")).status_code == 204
         await client.post(
-            "/v1/instances", json={"instance_id": "fresh-one", "name": "f", "edition": "enterprise_platinum"}
+            "/v1/instances",
+            json={"instance_id": "fresh-one", "name": "f", "edition": "enterprise_platinum"},
         )
         # the orphaned CA record is gone: another certificate may now use serial 55
         assert (await register(client, "fresh-one", make_ca("New", serial=0x55))).status_code == 201

@@ -100,13 +100,25 @@ class TestRegisterCa:
     @pytest.mark.parametrize(
         ("kwargs", "code"),
         [
-            pytest.param({"basic_constraints": False}, "CaBasicConstraintsMissing", id="fail/ca-false"),
-            pytest.param({"basic_constraints": None}, "CaBasicConstraintsMissing", id="fail/no-basic-constraints"),
-            pytest.param({"key": ed25519.Ed25519PrivateKey.generate()}, "CaKeyUnsupported", id="fail/ed25519"),
+            pytest.param(
+                {"basic_constraints": False}, "CaBasicConstraintsMissing", id="fail/ca-false"
+            ),
+            pytest.param(
+                {"basic_constraints": None},
+                "CaBasicConstraintsMissing",
+                id="fail/no-basic-constraints",
+            ),
+            pytest.param(
+                {"key": ed25519.Ed25519PrivateKey.generate()}, "CaKeyUnsupported", id="fail/ed25519"
+            ),
         ],
     )
     async def test_fail_ca_content(
-        self, client: httpx.AsyncClient, platinum_instance: str, kwargs: dict[str, object], code: str
+        self,
+        client: httpx.AsyncClient,
+        platinum_instance: str,
+        kwargs: dict[str, object],
+        code: str,
     ) -> None:
         ca = make_ca(**kwargs)  # type: ignore[arg-type]
         problem = assert_problem(await register(client, platinum_instance, ca), 422, code)
@@ -114,7 +126,9 @@ class TestRegisterCa:
 
     async def test_fail_rsa_1024(self, client: httpx.AsyncClient, platinum_instance: str) -> None:
         ca = make_ca(key=rsa_key(1024))
-        problem = assert_problem(await register(client, platinum_instance, ca), 422, "CaKeyUnsupported")
+        problem = assert_problem(
+            await register(client, platinum_instance, ca), 422, "CaKeyUnsupported"
+        )
         assert "1024" in str(problem["detail"])
 
     async def test_fail_not_signed_by_ca_key(
@@ -147,7 +161,9 @@ class TestRegisterCa:
         response = await register(client, platinum_instance, ca, verification=verification)
         assert_problem(response, 422, "VerificationExpired")
 
-    async def test_fail_cn_not_a_code(self, client: httpx.AsyncClient, platinum_instance: str) -> None:
+    async def test_fail_cn_not_a_code(
+        self, client: httpx.AsyncClient, platinum_instance: str
+    ) -> None:
         ca = make_ca()
         verification = make_leaf(ca, "i29adsjfp29jfj92jlajsdf").pem
         response = await register(client, platinum_instance, ca, verification=verification)
@@ -182,7 +198,9 @@ class TestRegisterCa:
         code = await new_code(client, platinum_instance)
         ca = make_ca(not_after=NOW + timedelta(days=10))
         clock.advance(timedelta(seconds=61))
-        assert_problem(await register(client, platinum_instance, ca, code=code), 422, "RegisterCodeError")
+        assert_problem(
+            await register(client, platinum_instance, ca, code=code), 422, "RegisterCodeError"
+        )
 
     async def test_fail_duplicate_serial_different_certificate(
         self, client: httpx.AsyncClient, platinum_instance: str
@@ -201,10 +219,28 @@ class TestRegisterCa:
         ("field", "value", "code", "status"),
         [
             pytest.param("ca_certificate", "", "CertificateMissing", 422, id="fail/empty"),
-            pytest.param("ca_certificate", "hello, I am a certificate", "CertificateMalformed", 422, id="fail/garbage"),
-            pytest.param("ca_certificate", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "CertificateMalformed", 422, id="fail/bad-der"),
+            pytest.param(
+                "ca_certificate",
+                "hello, I am a certificate",
+                "CertificateMalformed",
+                422,
+                id="fail/garbage",
+            ),
+            pytest.param(
+                "ca_certificate",
+                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                "CertificateMalformed",
+                422,
+                id="fail/bad-der",
+            ),
             pytest.param("ca_certificate", "A" * 70_000, "InputTooLarge", 413, id="fail/oversize"),
-            pytest.param("verification_certificate", "garbage", "CertificateMalformed", 422, id="fail/verification-garbage"),
+            pytest.param(
+                "verification_certificate",
+                "garbage",
+                "CertificateMalformed",
+                422,
+                id="fail/verification-garbage",
+            ),
         ],
     )
     async def test_fail_input(
@@ -217,37 +253,63 @@ class TestRegisterCa:
         status: int,
     ) -> None:
         ca = make_ca()
-        body = {"name": "x", "ca_certificate": ca.pem,
-                "verification_certificate": make_leaf(ca, await new_code(client, platinum_instance)).pem}
+        body = {
+            "name": "x",
+            "ca_certificate": ca.pem,
+            "verification_certificate": make_leaf(
+                ca, await new_code(client, platinum_instance)
+            ).pem,
+        }
         body[field] = value
-        response = await client.post(f"/v1/instances/{platinum_instance}/ca-certificates", json=body)
+        response = await client.post(
+            f"/v1/instances/{platinum_instance}/ca-certificates", json=body
+        )
         problem = assert_problem(response, status, code)
         assert problem["errors"][0]["field"] == field  # type: ignore[index]
 
-    async def test_fail_two_certificates(self, client: httpx.AsyncClient, platinum_instance: str) -> None:
+    async def test_fail_two_certificates(
+        self, client: httpx.AsyncClient, platinum_instance: str
+    ) -> None:
         ca = make_ca()
         code = await new_code(client, platinum_instance)
-        body = {"name": "x", "ca_certificate": ca.pem + make_ca().pem,
-                "verification_certificate": make_leaf(ca, code).pem}
-        response = await client.post(f"/v1/instances/{platinum_instance}/ca-certificates", json=body)
+        body = {
+            "name": "x",
+            "ca_certificate": ca.pem + make_ca().pem,
+            "verification_certificate": make_leaf(ca, code).pem,
+        }
+        response = await client.post(
+            f"/v1/instances/{platinum_instance}/ca-certificates", json=body
+        )
         assert_problem(response, 422, "CertificateNotSingle")
 
     @pytest.mark.parametrize("field", ["ca_certificate", "verification_certificate"])
     async def test_fail_private_key_pasted(
-        self, client: httpx.AsyncClient, platinum_instance: str, field: str, caplog: pytest.LogCaptureFixture
+        self,
+        client: httpx.AsyncClient,
+        platinum_instance: str,
+        field: str,
+        caplog: pytest.LogCaptureFixture,
     ) -> None:
         ca = make_ca(key=ec_key())
         code = await new_code(client, platinum_instance)
-        body = {"name": "x", "ca_certificate": ca.pem, "verification_certificate": make_leaf(ca, code).pem}
+        body = {
+            "name": "x",
+            "ca_certificate": ca.pem,
+            "verification_certificate": make_leaf(ca, code).pem,
+        }
         body[field] = body[field] + ca.key_pem
-        response = await client.post(f"/v1/instances/{platinum_instance}/ca-certificates", json=body)
+        response = await client.post(
+            f"/v1/instances/{platinum_instance}/ca-certificates", json=body
+        )
         assert_problem(response, 422, "PrivateKeyRejected")
         key_body = ca.key_pem.splitlines()[1]
         assert key_body not in response.text
         assert key_body not in caplog.text
 
     @pytest.mark.parametrize("name_", ["", "x" * 65])
-    async def test_fail_name(self, client: httpx.AsyncClient, platinum_instance: str, name_: str) -> None:
+    async def test_fail_name(
+        self, client: httpx.AsyncClient, platinum_instance: str, name_: str
+    ) -> None:
         response = await register(client, platinum_instance, make_ca(), name=name_)
         assert_problem(response, 422, "ValidationFailed")
 
@@ -261,10 +323,14 @@ class TestRegisterCa:
         )
         assert_problem(response, 403, "InstanceEditionNotSupported")
 
-    async def test_checks_run_in_order(self, client: httpx.AsyncClient, platinum_instance: str) -> None:
+    async def test_checks_run_in_order(
+        self, client: httpx.AsyncClient, platinum_instance: str
+    ) -> None:
         """An expired CA without basicConstraints reports the earlier check (5 before 7)."""
         ca = make_ca(basic_constraints=None, not_after=NOW - timedelta(days=1))
-        assert_problem(await register(client, platinum_instance, ca), 422, "CaBasicConstraintsMissing")
+        assert_problem(
+            await register(client, platinum_instance, ca), 422, "CaBasicConstraintsMissing"
+        )
 
 
 class TestBindingToSeveralInstances:

@@ -78,21 +78,43 @@ class TestAuthenticate:
     @pytest.mark.parametrize(
         ("make", "reason"),
         [
-            pytest.param(lambda ca: make_leaf(ca, "old", not_after=NOW - timedelta(seconds=1)),
-                         "expired", id="fail/expired"),
-            pytest.param(lambda ca: make_leaf(ca, "new", not_before=NOW + timedelta(seconds=1)),
-                         "not_yet_valid", id="fail/not-yet-valid"),
-            pytest.param(lambda ca: make_leaf(ca, "edge", not_after=NOW), "accepted",
-                         id="ok/exactly-at-not-after"),
-            pytest.param(lambda ca: make_leaf(make_ca(ca.cert.subject.rfc4514_string()), "forged",
-                                              issuer_name=ca.cert.subject),
-                         "bad_signature", id="fail/forged-same-issuer-name"),
-            pytest.param(lambda ca: make_leaf(make_ca("Stranger CA"), "stranger"),
-                         "unknown_issuer", id="fail/unknown-issuer"),
-            pytest.param(lambda ca: make_leaf(ca, "server", client_auth=False), "purpose",
-                         id="fail/server-auth-only"),
-            pytest.param(lambda ca: make_leaf(ca, "client", client_auth=True), "auto_registered",
-                         id="ok/client-auth-eku"),
+            pytest.param(
+                lambda ca: make_leaf(ca, "old", not_after=NOW - timedelta(seconds=1)),
+                "expired",
+                id="fail/expired",
+            ),
+            pytest.param(
+                lambda ca: make_leaf(ca, "new", not_before=NOW + timedelta(seconds=1)),
+                "not_yet_valid",
+                id="fail/not-yet-valid",
+            ),
+            pytest.param(
+                lambda ca: make_leaf(ca, "edge", not_after=NOW),
+                "accepted",
+                id="ok/exactly-at-not-after",
+            ),
+            pytest.param(
+                lambda ca: make_leaf(
+                    make_ca(ca.cert.subject.rfc4514_string()), "forged", issuer_name=ca.cert.subject
+                ),
+                "bad_signature",
+                id="fail/forged-same-issuer-name",
+            ),
+            pytest.param(
+                lambda ca: make_leaf(make_ca("Stranger CA"), "stranger"),
+                "unknown_issuer",
+                id="fail/unknown-issuer",
+            ),
+            pytest.param(
+                lambda ca: make_leaf(ca, "server", client_auth=False),
+                "purpose",
+                id="fail/server-auth-only",
+            ),
+            pytest.param(
+                lambda ca: make_leaf(ca, "client", client_auth=True),
+                "auto_registered",
+                id="ok/client-auth-eku",
+            ),
         ],
     )
     async def test_chain_decisions(
@@ -101,7 +123,10 @@ class TestAuthenticate:
         ca = await registered_ca(client, platinum_instance)
         device = make(ca)  # type: ignore[operator]
         decision = await connect(client, platinum_instance, device)
-        assert decision["reason_code"] in (reason, "auto_registered" if reason == "accepted" else reason), decision
+        assert decision["reason_code"] in (
+            reason,
+            "auto_registered" if reason == "accepted" else reason,
+        ), decision
         assert (decision["decision"] == "accepted") == (reason in ("accepted", "auto_registered"))
         assert decision["reason"]
 
@@ -109,23 +134,35 @@ class TestAuthenticate:
         self, client: httpx.AsyncClient, platinum_instance: str
     ) -> None:
         await client.post(
-            "/v1/instances", json={"instance_id": "elsewhere", "name": "e", "edition": "enterprise_platinum"}
+            "/v1/instances",
+            json={"instance_id": "elsewhere", "name": "e", "edition": "enterprise_platinum"},
         )
         ca = await registered_ca(client, "elsewhere")
         decision = await connect(client, platinum_instance, make_leaf(ca, "roamer"))
         assert decision["reason_code"] == "unknown_issuer"
-        assert (await connect(client, "elsewhere", make_leaf(ca, "roamer")))["decision"] == "accepted"
+        assert (await connect(client, "elsewhere", make_leaf(ca, "roamer")))[
+            "decision"
+        ] == "accepted"
 
-    async def test_fail_serial_conflict(self, client: httpx.AsyncClient, platinum_instance: str) -> None:
+    async def test_fail_serial_conflict(
+        self, client: httpx.AsyncClient, platinum_instance: str
+    ) -> None:
         ca = await registered_ca(client, platinum_instance)
         await connect(client, platinum_instance, make_leaf(ca, "original", serial=0xD00D))
-        decision = await connect(client, platinum_instance, make_leaf(ca, "impostor", serial=0xD00D))
+        decision = await connect(
+            client, platinum_instance, make_leaf(ca, "impostor", serial=0xD00D)
+        )
         assert decision["decision"] == "rejected"
         assert decision["reason_code"] == "serial_conflict"
         assert decision["device"]["device_name"] == "original"  # type: ignore[index]
 
     @pytest.mark.parametrize(
-        "chain", ["", "not a certificate", "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----"]
+        "chain",
+        [
+            "",
+            "not a certificate",
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
+        ],
     )
     async def test_fail_not_a_certificate_is_422(
         self, client: httpx.AsyncClient, platinum_instance: str, chain: str
@@ -134,9 +171,15 @@ class TestAuthenticate:
             f"/v1/instances/{platinum_instance}/authenticate", json={"certificate_chain": chain}
         )
         assert response.status_code == 422
-        assert response.json()["code"] in ("CertificateMissing", "CertificateMalformed", "PrivateKeyRejected")
+        assert response.json()["code"] in (
+            "CertificateMissing",
+            "CertificateMalformed",
+            "PrivateKeyRejected",
+        )
 
-    async def test_fail_chain_too_long(self, client: httpx.AsyncClient, platinum_instance: str) -> None:
+    async def test_fail_chain_too_long(
+        self, client: httpx.AsyncClient, platinum_instance: str
+    ) -> None:
         ca = await registered_ca(client, platinum_instance)
         chain = "".join(make_leaf(ca, f"d{i}").pem for i in range(11))
         response = await client.post(
@@ -164,7 +207,9 @@ class TestDeviceLifecycle:
         assert detail["status"] == "active"
 
         assert (await client.post(f"{url}/deactivate")).json()["status"] == "inactive"
-        assert (await connect(client, platinum_instance, device))["reason_code"] == "device_inactive"
+        assert (await connect(client, platinum_instance, device))[
+            "reason_code"
+        ] == "device_inactive"
 
         await client.post(f"{ca_url}/deactivate")
         assert (await connect(client, platinum_instance, device))["reason_code"] == "ca_inactive"
@@ -180,7 +225,9 @@ class TestDeviceLifecycle:
         again = await connect(client, platinum_instance, device)
         assert again["auto_registered"] is True
 
-    async def test_lists_and_filters(self, client: httpx.AsyncClient, platinum_instance: str) -> None:
+    async def test_lists_and_filters(
+        self, client: httpx.AsyncClient, platinum_instance: str
+    ) -> None:
         ca1 = await registered_ca(client, platinum_instance, cn="CA one")
         ca2 = await registered_ca(client, platinum_instance, cn="CA two")
         for i in range(3):
@@ -192,9 +239,14 @@ class TestDeviceLifecycle:
         by_ca = (await client.get(base, params={"ca_sn": ca1.sn.upper()})).json()
         assert [d["device_name"] for d in by_ca["items"]] == ["one-0", "one-1", "one-2"]
         page1 = (await client.get(base, params={"page_size": 3})).json()
-        page2 = (await client.get(base, params={"page_size": 3, "cursor": page1["next_cursor"]})).json()
+        page2 = (
+            await client.get(base, params={"page_size": 3, "cursor": page1["next_cursor"]})
+        ).json()
         assert [d["device_name"] for d in page1["items"] + page2["items"]] == [
-            "one-0", "one-1", "one-2", "two-0"
+            "one-0",
+            "one-1",
+            "one-2",
+            "two-0",
         ]
         assert page2["next_cursor"] is None
         unknown_ca = await client.get(base, params={"ca_sn": "abcdef"})
@@ -204,12 +256,18 @@ class TestDeviceLifecycle:
         self, client: httpx.AsyncClient, platinum_instance: str
     ) -> None:
         ca = await registered_ca(client, platinum_instance)
-        assert_problem(await client.get(device_url(platinum_instance, ca.sn, "0a")), 404, "DeviceNotFound")
-        assert_problem(await client.get(device_url(platinum_instance, ca.sn, "x" * 200)), 400, "InvalidSn")
+        assert_problem(
+            await client.get(device_url(platinum_instance, ca.sn, "0a")), 404, "DeviceNotFound"
+        )
+        assert_problem(
+            await client.get(device_url(platinum_instance, ca.sn, "x" * 200)), 400, "InvalidSn"
+        )
 
 
 class TestExplicitRegistration:
-    async def test_created_then_existing(self, client: httpx.AsyncClient, platinum_instance: str) -> None:
+    async def test_created_then_existing(
+        self, client: httpx.AsyncClient, platinum_instance: str
+    ) -> None:
         ca = await registered_ca(client, platinum_instance)
         device = make_leaf(ca, "pre-registered")
         url = f"/v1/instances/{platinum_instance}/device-certificates"
@@ -223,8 +281,12 @@ class TestExplicitRegistration:
         ca = await registered_ca(client, platinum_instance)
         url = f"/v1/instances/{platinum_instance}/device-certificates"
         expired = make_leaf(ca, "expired", not_after=NOW - timedelta(days=1))
-        problem = assert_problem(await client.post(url, json={"certificate_chain": expired.pem}), 422, "DeviceRejected")
+        problem = assert_problem(
+            await client.post(url, json={"certificate_chain": expired.pem}), 422, "DeviceRejected"
+        )
         assert "expired" in str(problem["detail"])
         await client.post(url, json={"certificate_chain": make_leaf(ca, "a", serial=0xAB).pem})
-        conflict = await client.post(url, json={"certificate_chain": make_leaf(ca, "b", serial=0xAB).pem})
+        conflict = await client.post(
+            url, json={"certificate_chain": make_leaf(ca, "b", serial=0xAB).pem}
+        )
         assert_problem(conflict, 409, "SnNotUnique")

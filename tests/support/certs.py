@@ -117,6 +117,8 @@ def make_leaf(
         .not_valid_after(not_after or NOW + timedelta(days=300))
     )
     if client_auth is not None:
-        usage = [ExtendedKeyUsageOID.CLIENT_AUTH if client_auth else ExtendedKeyUsageOID.SERVER_AUTH]
+        usage = [
+            ExtendedKeyUsageOID.CLIENT_AUTH if client_auth else ExtendedKeyUsageOID.SERVER_AUTH
+        ]
         builder = builder.add_extension(x509.ExtendedKeyUsage(usage), critical=False)
     return Issued(builder.sign(issuer.key, _sign_hash(issuer.key)), key)

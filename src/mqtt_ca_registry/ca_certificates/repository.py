@@ -109,9 +109,7 @@ class CaRepository:
         return [(b, c) for b, c in (await self.session.execute(query)).all()]
 
     async def count(self, instance_id: str, *, sn: str | None, status: str | None) -> int:
-        query = select(func.count()).select_from(
-            self._filtered(instance_id, sn, status).subquery()
-        )
+        query = select(func.count()).select_from(self._filtered(instance_id, sn, status).subquery())
         return (await self.session.scalar(query)) or 0
 
     async def device_counts(self, binding_ids: Sequence[int]) -> dict[int, int]:

@@ -49,9 +49,7 @@ _CERT_ERRORS = problem_responses(400, 403, 404, 409, 413, 422)
 async def issue_registration_code(
     instance_id: InstancePath, session: WriteSessionDep, clock: ClockDep, settings: SettingsDep
 ) -> RegistrationCodeOut:
-    code = await CaCertificateService(session, clock, settings).issue_registration_code(
-        instance_id
-    )
+    code = await CaCertificateService(session, clock, settings).issue_registration_code(instance_id)
     return RegistrationCodeOut(
         code=code.code,
         instance_id=code.instance_id,

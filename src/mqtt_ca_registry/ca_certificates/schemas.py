@@ -30,7 +30,8 @@ class CaRegister(BaseModel):
             "examples": [
                 {
                     "name": "factory-ca",
-                    "ca_certificate": "-----BEGIN CERTIFICATE-----\nMIID...\n-----END CERTIFICATE-----\n",
+                    "ca_certificate": "-----BEGIN CERTIFICATE-----\nMIID...\n"
+                    "-----END CERTIFICATE-----\n",
                     "verification_certificate": "-----BEGIN CERTIFICATE-----\nMIIC...\n"
                     "-----END CERTIFICATE-----\n",
                 }

@@ -242,7 +242,11 @@ class CaCertificateService:
         await self.instances.get_for_certificates(instance_id)
         canonical = canonical_sn(sn, field="sn") if sn else None
         rows = await self.cas.page(
-            instance_id, sn=canonical, status=status, after_id=after_id, limit=limit + 1,
+            instance_id,
+            sn=canonical,
+            status=status,
+            after_id=after_id,
+            limit=limit + 1,
             offset=offset,
         )
         counts = await self.cas.device_counts([b.id for b, _ in rows[:limit]])

@@ -108,9 +108,7 @@ class Authenticator:
             max_count=self.settings.max_chain_length,
         )
         anchors = await self._trust_anchors(session, anchors_key)
-        decision = anchors.store.verify(
-            chain, now=now, security_level=self.settings.security_level
-        )
+        decision = anchors.store.verify(chain, now=now, security_level=self.settings.security_level)
         if decision.ok:
             self.caches.decisions.put(cache_key, _cacheable(decision, chain, anchors))
         return decision
@@ -120,9 +118,7 @@ class Authenticator:
         if cached is not None:
             return cached
         sns = [sn for sn, _ in key]
-        rows = (
-            await session.scalars(select(CaCertificate).where(CaCertificate.sn.in_(sns)))
-        ).all()
+        rows = (await session.scalars(select(CaCertificate).where(CaCertificate.sn.in_(sns)))).all()
         certificates = {
             row.sn: x509.load_pem_x509_certificate(row.certificate_pem.encode()) for row in rows
         }
@@ -213,8 +209,9 @@ def _cacheable(
 ) -> CachedDecision:
     # The decision holds while every certificate of the verified path, anchor included, is valid.
     path = [*chain]
-    if decision.anchor_key in anchors.certificates:
-        path.append(anchors.certificates[decision.anchor_key])
+    anchor = anchors.certificates.get(decision.anchor_key or "")
+    if anchor is not None:
+        path.append(anchor)
     return CachedDecision(
         decision=decision,
         valid_from=max(c.not_valid_before_utc for c in path),

@@ -49,30 +49,44 @@ class DeviceRepository:
         )
         return pem or ""
 
+    async def pems(self, device_ids: Sequence[int]) -> dict[int, str]:
+        if not device_ids:
+            return {}
+        rows = await self.session.execute(
+            select(DeviceCertificatePem.device_id, DeviceCertificatePem.certificate_pem).where(
+                DeviceCertificatePem.device_id.in_(device_ids)
+            )
+        )
+        return {device_id: pem for device_id, pem in rows.all()}
+
     async def insert_if_absent(self, values: dict[str, Any], pem: str) -> int | None:
         """Insert a device unless (binding, Sn) exists: the id, or None if another won."""
-        dialect = sqlite if self.session.bind.dialect.name == "sqlite" else postgresql
+        dialect = sqlite if self.session.get_bind().dialect.name == "sqlite" else postgresql
         statement = (
             dialect.insert(DeviceCertificate)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["binding_id", "device_sn"])
             .returning(DeviceCertificate.id)
         )
-        device_id = await self.session.scalar(statement)
+        device_id: int | None = await self.session.scalar(statement)
         if device_id is not None:
             await self.session.execute(
-                dialect.insert(DeviceCertificatePem).values(device_id=device_id, certificate_pem=pem)
+                dialect.insert(DeviceCertificatePem).values(
+                    device_id=device_id, certificate_pem=pem
+                )
             )
         return device_id
 
-    def _filtered(self, *, instance_id: str | None, binding_id: int | None, status: str | None) -> Any:
+    def _filtered(
+        self, *, instance_id: str | None, binding_id: int | None, status: str | None
+    ) -> Any:
         query = self._select()
         if binding_id is not None:
             query = query.where(DeviceCertificate.binding_id == binding_id)
         if instance_id is not None:
             query = query.where(DeviceCertificate.instance_id == instance_id)
         if status is not None:
-            query = query.where(EFFECTIVE_STATUS == status)
+            query = query.where(status == EFFECTIVE_STATUS)
         return query
 
     async def page(
@@ -94,7 +108,11 @@ class DeviceRepository:
         return [(r[0], r[1], r[2]) for r in (await self.session.execute(query)).all()]
 
     async def count(
-        self, *, instance_id: str | None = None, binding_id: int | None = None, status: str | None = None
+        self,
+        *,
+        instance_id: str | None = None,
+        binding_id: int | None = None,
+        status: str | None = None,
     ) -> int:
         if status is None:
             query = select(func.count()).select_from(DeviceCertificate)
@@ -104,7 +122,9 @@ class DeviceRepository:
                 query = query.where(DeviceCertificate.instance_id == instance_id)
         else:
             inner = self._filtered(instance_id=instance_id, binding_id=binding_id, status=status)
-            query = select(func.count()).select_from(inner.with_only_columns(DeviceCertificate.id).subquery())
+            query = select(func.count()).select_from(
+                inner.with_only_columns(DeviceCertificate.id).subquery()
+            )
         return (await self.session.scalar(query)) or 0
 
     async def set_status(self, device_id: int, status: str, generation: int) -> None:
@@ -127,7 +147,9 @@ class DeviceRepository:
         )
 
     async def delete(self, device_id: int) -> None:
-        await self.session.execute(delete(DeviceCertificate).where(DeviceCertificate.id == device_id))
+        await self.session.execute(
+            delete(DeviceCertificate).where(DeviceCertificate.id == device_id)
+        )
 
     async def bindings_of(self, instance_id: str) -> Sequence[CaBinding]:
         """Every CA binding of an instance: the trust anchors and their current status."""

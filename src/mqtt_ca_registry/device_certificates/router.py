@@ -96,7 +96,9 @@ async def register_device_certificate(
     if outcome.reason_code == "serial_conflict":
         raise ConflictError(ErrorCode.SN_NOT_UNIQUE, outcome.reason, field="certificate_chain")
     if outcome.reason_code == "ca_inactive":
-        raise ConflictError(ErrorCode.CA_BINDING_INACTIVE, outcome.reason, field="certificate_chain")
+        raise ConflictError(
+            ErrorCode.CA_BINDING_INACTIVE, outcome.reason, field="certificate_chain"
+        )
     raise InvalidInputError(
         ErrorCode.DEVICE_REJECTED,
         f"{outcome.reason} (reason_code {outcome.reason_code})",
@@ -106,7 +108,9 @@ async def register_device_certificate(
 
 def _page(page: DevicePage) -> Page[DeviceOut]:
     next_cursor = encode_cursor("device", page.items[-1][0].id) if page.has_more else None
-    return Page(items=[device_out(r) for r in page.items], next_cursor=next_cursor, total=page.total)
+    return Page(
+        items=[device_out(r) for r in page.items], next_cursor=next_cursor, total=page.total
+    )
 
 
 def _after(cursor: str | None) -> int | None:

@@ -22,7 +22,7 @@ def device_out(row: DeviceRow) -> DeviceOut:
         device_sn=device.device_sn,
         ca_sn=ca_sn,
         device_name=device.device_name,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         fingerprint_sha256=device.fingerprint_sha256,
         subject=device.subject,
         not_before=device.not_before,
@@ -92,16 +92,24 @@ class DeviceService:
         offset: int = 0,
     ) -> DevicePage:
         """Devices of an instance, or of one CA on it, in registration order."""
+        binding_id: int | None = None
+        scope_instance: str | None = None
         if ca_sn is not None:
-            binding_id: int | None = (await self.binding(instance_id, ca_sn)).id
-            scope: dict[str, object] = {"binding_id": binding_id}
+            binding_id = (await self.binding(instance_id, ca_sn)).id
         else:
             await InstanceService(self.session, self.clock).get_for_certificates(instance_id)
-            scope = {"instance_id": instance_id}
+            scope_instance = instance_id
         rows = await self.devices.page(
-            **scope, status=status, after_id=after_id, limit=limit + 1, offset=offset  # type: ignore[arg-type]
+            instance_id=scope_instance,
+            binding_id=binding_id,
+            status=status,
+            after_id=after_id,
+            limit=limit + 1,
+            offset=offset,
         )
-        total = await self.devices.count(**scope, status=status)  # type: ignore[arg-type]
+        total = await self.devices.count(
+            instance_id=scope_instance, binding_id=binding_id, status=status
+        )
         return DevicePage(items=rows[:limit], total=total, has_more=len(rows) > limit)
 
     async def set_status(

@@ -27,6 +27,9 @@ class InstanceRepository:
             query = query.where(Instance.instance_id > after)
         return (await self.session.scalars(query)).all()
 
+    async def all(self) -> Sequence[Instance]:
+        return (await self.session.scalars(select(Instance).order_by(Instance.instance_id))).all()
+
     async def count(self) -> int:
         return (await self.session.scalar(select(func.count()).select_from(Instance))) or 0
 

@@ -31,8 +31,7 @@ class InstanceCreate(BaseModel):
     instance_id: InstanceId | None = Field(
         default=None,
         description=(
-            "Your own id (^[a-z][a-z0-9-]{2,63}$); "
-            "generated as mqtt-cn-xxxxxxxxxx if omitted."
+            "Your own id (^[a-z][a-z0-9-]{2,63}$); generated as mqtt-cn-xxxxxxxxxx if omitted."
         ),
     )
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]

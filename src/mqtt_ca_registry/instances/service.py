@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -98,6 +99,10 @@ class InstanceService:
             encode_cursor("instances", items[-1].instance_id) if len(rows) > page_size else None
         )
         return Page(items=items, next_cursor=next_cursor, total=await self.repository.count())
+
+    async def all(self) -> Sequence[Instance]:
+        """Every instance, in id order (ListInstances has no pagination)."""
+        return await self.repository.all()
 
     async def delete(self, instance_id: str) -> None:
         await self.get(instance_id)

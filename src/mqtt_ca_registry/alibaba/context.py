@@ -1,0 +1,29 @@
+"""What every Alibaba action adapter gets: the same services the REST API uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from mqtt_ca_registry.clock import Clock
+from mqtt_ca_registry.config import Settings
+from mqtt_ca_registry.db.session import Database
+from mqtt_ca_registry.device_certificates.caches import AuthenticationCaches
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    database: Database
+    clock: Clock
+    settings: Settings
+    auth_caches: AuthenticationCaches
+
+
+def millis(moment: datetime) -> int:
+    """Epoch milliseconds, as the Alibaba API reports times."""
+    return int(moment.timestamp() * 1000)
+
+
+def status_flag(status: str) -> str:
+    """Alibaba's Status: the string "1" for active, "0" for inactive."""
+    return "1" if status == "active" else "0"

@@ -1,0 +1,92 @@
+"""Adapters for the device-certificate actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mqtt_ca_registry.alibaba.context import ActionContext, millis, status_flag
+from mqtt_ca_registry.alibaba.params import Params
+from mqtt_ca_registry.device_certificates.repository import DeviceRepository, DeviceRow
+from mqtt_ca_registry.device_certificates.service import DeviceService
+from mqtt_ca_registry.models import CaBindingStatus
+
+
+def device_data(row: DeviceRow, pem: str) -> dict[str, Any]:
+    device, ca_sn, status = row
+    return {
+        "CaSn": ca_sn,
+        "DeviceSn": device.device_sn,
+        "DeviceName": device.device_name or "",
+        "DeviceContent": pem,
+        "ValidBegin": str(millis(device.not_before)),
+        "ValidEnd": str(millis(device.not_after)),
+        "Status": status_flag(status),
+    }
+
+
+def _ids(params: Params) -> tuple[str, str, str]:
+    return (
+        params.required("MqttInstanceId"),
+        params.required("CaSn"),
+        params.required("DeviceSn"),
+    )
+
+
+async def get_device_certificate(ctx: ActionContext, params: Params) -> dict[str, Any]:
+    instance_id, ca_sn, device_sn = _ids(params)
+    async with ctx.database.session() as session:
+        row = await DeviceService(session, ctx.clock).get(instance_id, ca_sn, device_sn)
+        pem = await DeviceRepository(session).pem(row[0].id)
+    return {"Data": device_data(row, pem)}
+
+
+async def _list(ctx: ActionContext, params: Params, ca_sn: str | None) -> dict[str, Any]:
+    instance_id = params.required("MqttInstanceId")
+    page_no, page_size = params.page()
+    async with ctx.database.session() as session:
+        page = await DeviceService(session, ctx.clock).list(
+            instance_id, ca_sn=ca_sn, limit=page_size, offset=(page_no - 1) * page_size
+        )
+        pems = await DeviceRepository(session).pems([row[0].id for row in page.items])
+    return {
+        "Data": {
+            "DeviceCertificateVOS": [device_data(r, pems.get(r[0].id, "")) for r in page.items],
+            "PageNo": page_no,
+            "PageSize": page_size,
+            "Total": page.total,
+        }
+    }
+
+
+async def list_device_certificate(ctx: ActionContext, params: Params) -> dict[str, Any]:
+    return await _list(ctx, params, None)
+
+
+async def list_device_certificate_by_ca_sn(ctx: ActionContext, params: Params) -> dict[str, Any]:
+    return await _list(ctx, params, params.required("CaSn"))
+
+
+async def _set_status(
+    ctx: ActionContext, params: Params, status: CaBindingStatus
+) -> dict[str, Any]:
+    instance_id, ca_sn, device_sn = _ids(params)
+    async with ctx.database.session(write=True) as session:
+        row = await DeviceService(session, ctx.clock).set_status(
+            instance_id, ca_sn, device_sn, status
+        )
+    return {"DeviceSn": row[0].device_sn}
+
+
+async def active_device_certificate(ctx: ActionContext, params: Params) -> dict[str, Any]:
+    return await _set_status(ctx, params, CaBindingStatus.ACTIVE)
+
+
+async def inactivate_device_certificate(ctx: ActionContext, params: Params) -> dict[str, Any]:
+    return await _set_status(ctx, params, CaBindingStatus.INACTIVE)
+
+
+async def delete_device_certificate(ctx: ActionContext, params: Params) -> dict[str, Any]:
+    instance_id, ca_sn, device_sn = _ids(params)
+    async with ctx.database.session(write=True) as session:
+        deleted = await DeviceService(session, ctx.clock).delete(instance_id, ca_sn, device_sn)
+    return {"DeviceSn": deleted}

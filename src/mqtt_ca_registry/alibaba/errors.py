@@ -1,0 +1,97 @@
+"""The Alibaba wire form of every error, from one table (ALIBABA_OPENAPI.md sections 6 and 10)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi.responses import JSONResponse
+
+from mqtt_ca_registry.errors import ErrorCode
+
+# Codes the real service does not document are marked as the emulator's own.
+EMULATOR_PREFIX = "Emulator."
+
+
+@dataclass(frozen=True)
+class AlibabaError:
+    code: str
+    status: int
+
+
+PARAMETER = AlibabaError("ParameterFieldCheckFailed", 400)
+CERTIFICATE_CONTENT = AlibabaError("CertificateContentError", 401)
+
+TABLE: dict[ErrorCode, AlibabaError] = {
+    ErrorCode.VALIDATION_FAILED: PARAMETER,
+    ErrorCode.INVALID_PARAMETER: PARAMETER,
+    ErrorCode.INVALID_CURSOR: PARAMETER,
+    ErrorCode.INVALID_SN: PARAMETER,
+    ErrorCode.BODY_TOO_LARGE: PARAMETER,
+    ErrorCode.UNAUTHORIZED: AlibabaError("PermissionCheckFailed", 403),
+    ErrorCode.ROUTE_NOT_FOUND: AlibabaError("InvalidAction.NotFound", 404),
+    ErrorCode.METHOD_NOT_ALLOWED: AlibabaError("InvalidAction.NotFound", 404),
+    ErrorCode.INTERNAL_ERROR: AlibabaError("InternalError", 417),
+    ErrorCode.DATABASE_UNAVAILABLE: AlibabaError("ServiceUnavailable", 503),
+    ErrorCode.INSTANCE_NOT_FOUND: AlibabaError("MqttInstanceNotFound", 400),
+    ErrorCode.INSTANCE_ALREADY_EXISTS: PARAMETER,
+    ErrorCode.INSTANCE_EDITION_NOT_SUPPORTED: AlibabaError(
+        EMULATOR_PREFIX + "InstanceEditionNotSupported", 403
+    ),
+    ErrorCode.INPUT_TOO_LARGE: CERTIFICATE_CONTENT,
+    ErrorCode.PRIVATE_KEY_REJECTED: CERTIFICATE_CONTENT,
+    ErrorCode.CERTIFICATE_MISSING: CERTIFICATE_CONTENT,
+    ErrorCode.CERTIFICATE_MALFORMED: CERTIFICATE_CONTENT,
+    ErrorCode.CERTIFICATE_NOT_SINGLE: CERTIFICATE_CONTENT,
+    ErrorCode.CHAIN_TOO_LONG: CERTIFICATE_CONTENT,
+    ErrorCode.SERIAL_NOT_POSITIVE: CERTIFICATE_CONTENT,
+    ErrorCode.CA_NOT_CERTIFICATE_AUTHORITY: CERTIFICATE_CONTENT,
+    ErrorCode.CA_KEY_UNSUPPORTED: CERTIFICATE_CONTENT,
+    ErrorCode.CA_EXPIRED: CERTIFICATE_CONTENT,
+    ErrorCode.CA_NOT_YET_VALID: CERTIFICATE_CONTENT,
+    ErrorCode.VERIFICATION_ISSUER_MISMATCH: CERTIFICATE_CONTENT,
+    ErrorCode.VERIFICATION_SIGNATURE_INVALID: CERTIFICATE_CONTENT,
+    ErrorCode.VERIFICATION_EXPIRED: CERTIFICATE_CONTENT,
+    ErrorCode.VERIFICATION_NOT_YET_VALID: CERTIFICATE_CONTENT,
+    ErrorCode.REGISTER_CODE_ERROR: AlibabaError("RegisterCodeError", 400),
+    ErrorCode.REGISTER_CODE_USED: AlibabaError("RegisterCodeUsed", 401),
+    ErrorCode.SN_NOT_UNIQUE: AlibabaError("SnNotUnique", 401),
+    ErrorCode.CA_ALREADY_REGISTERED: AlibabaError("SnNotUnique", 401),
+    ErrorCode.CA_NOT_FOUND: AlibabaError("FindCaBySnError", 400),
+    ErrorCode.DEVICE_NOT_FOUND: AlibabaError("FindDeviceBySnError", 400),
+    ErrorCode.CA_BINDING_INACTIVE: AlibabaError(EMULATOR_PREFIX + "CaCertificateInactive", 400),
+    ErrorCode.DEVICE_REJECTED: CERTIFICATE_CONTENT,
+}
+
+# The documented messages; ours follow them with what to fix.
+DOCUMENTED_MESSAGES: dict[str, str] = {
+    "ParameterFieldCheckFailed": "Failed to validate the parameters. "
+    "The parameters may be missing or invalid.",
+    "MqttInstanceNotFound": "Specified instance is not found.",
+    "FindCaBySnError": "Failed to find the CA by the SN. Please check sn is valid.",
+    "FindDeviceBySnError": "Failed to find the device certificate by the SN.",
+    "RegisterCodeError": "Register code error in verification certificate.",
+    "RegisterCodeUsed": "Register code has been used.",
+    "CertificateContentError": "Certificate content error, please check ca/verification "
+    "certificate content.",
+    "SnNotUnique": "Sn is not unique in global.",
+    "InternalError": "An error occurred while processing your request. Try again later.",
+    "InvalidAction.NotFound": "Specified api is not found, please check your url and method.",
+}
+
+
+def error_response(
+    code: str, status: int, message: str, *, request_id: str, host: str
+) -> JSONResponse:
+    """The body the SDK turns into ClientException/ServerException fields."""
+    documented = DOCUMENTED_MESSAGES.get(code)
+    full = f"{documented} {message}" if documented and documented not in message else message
+    return JSONResponse(
+        {
+            "RequestId": request_id,
+            "HostId": host,
+            "Code": code,
+            "Message": full,
+            "Recommend": f"http://{host}/docs#/alibaba",
+        },
+        status_code=status,
+    )
