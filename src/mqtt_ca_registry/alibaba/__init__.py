@@ -1,0 +1,1 @@
+"""The Alibaba Cloud OpenAPI front end (``GET|POST /``): request signing, dispatch, adapters."""
