@@ -24,6 +24,7 @@ from mqtt_ca_registry.db.migrations import current_revision, head_revision
 from mqtt_ca_registry.db.session import Database
 from mqtt_ca_registry.device_certificates.caches import AuthenticationCaches
 from mqtt_ca_registry.device_certificates.router import router as device_certificates_router
+from mqtt_ca_registry.events.router import router as events_router
 from mqtt_ca_registry.instances.router import router as instances_router
 
 DESCRIPTION = """
@@ -50,6 +51,7 @@ TAGS = [
         "description": "`authenticate` (would the broker accept this device?), auto-registered "
         "device certificates and their lifecycle.",
     },
+    {"name": "events", "description": "The audit trail of each instance."},
     {
         "name": "alibaba",
         "description": "The Alibaba Cloud OpenAPI surface (`GET|POST /`) for the official SDK.",
@@ -107,6 +109,7 @@ def create_app(
     v1.include_router(instances_router)
     v1.include_router(ca_certificates_router)
     v1.include_router(device_certificates_router)
+    v1.include_router(events_router)
     app.include_router(v1)
     app.include_router(alibaba_router)
     return app

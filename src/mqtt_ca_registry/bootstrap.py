@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from mqtt_ca_registry.api.request_context import reset_actor, set_actor
 from mqtt_ca_registry.clock import Clock, SystemClock
 from mqtt_ca_registry.config import Settings
 from mqtt_ca_registry.db.migrations import current_revision, upgrade
@@ -33,12 +34,15 @@ async def seed_default_instance(database: Database, settings: Settings, clock: C
         name="Local emulator instance",
         edition=Edition.ENTERPRISE_PLATINUM,
     )
+    token = set_actor("system")
     try:
         async with database.session(write=True) as session:
             await InstanceService(session, clock).create(data)
         logger.info("created default instance %s", settings.default_instance_id)
     except ConflictError:
         pass  # another process seeded it first
+    finally:
+        reset_actor(token)
 
 
 async def _seed(settings: Settings) -> None:

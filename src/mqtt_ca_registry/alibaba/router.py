@@ -25,7 +25,7 @@ from mqtt_ca_registry.alibaba.signing import (
     SignedRequest,
     action_of,
 )
-from mqtt_ca_registry.api.request_context import current_request_id
+from mqtt_ca_registry.api.request_context import current_request_id, set_actor
 from mqtt_ca_registry.errors import DomainError, ErrorCode
 
 logger = logging.getLogger(__name__)
@@ -98,10 +98,11 @@ def _domain_error(request: Request, error: DomainError) -> JSONResponse:
 async def _authenticate(request: Request, signed: SignedRequest) -> JSONResponse | None:
     settings = request.app.state.settings
     if not settings.alibaba_verify_signatures:
+        set_actor("unsigned")
         return None
     verifier: RequestVerifier = request.app.state.alibaba_verifier
     try:
-        request.state.actor = verifier.verify(signed, now=request.app.state.clock.now())
+        set_actor(verifier.verify(signed, now=request.app.state.clock.now()))
     except SignatureError as error:
         return _fail(request, str(error.code), error.http_status, error.message)
     return None

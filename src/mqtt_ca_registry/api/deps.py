@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from mqtt_ca_registry.api.request_context import set_actor
 from mqtt_ca_registry.clock import Clock
 from mqtt_ca_registry.config import Settings
 from mqtt_ca_registry.errors import ErrorCode, UnauthorizedError
@@ -29,13 +30,14 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 _bearer = HTTPBearer(auto_error=False, description="Needed when MQTT_CA_REGISTRY_API_TOKEN is set.")
 
 
-def require_token(
+async def require_token(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """With an API token configured, every /v1 call must present it as a bearer token."""
     if settings.api_token is None:
         return
+    # hmac.compare_digest: constant time, so the token cannot be guessed byte by byte.
     expected = settings.api_token.get_secret_value().encode()
     offered = credentials.credentials.encode() if credentials else b""
     if credentials is None or not hmac.compare_digest(offered, expected):
@@ -44,3 +46,4 @@ def require_token(
             "Missing or wrong API token; send "
             "'Authorization: Bearer <MQTT_CA_REGISTRY_API_TOKEN>'.",
         )
+    set_actor("api-token")

@@ -14,6 +14,8 @@ from mqtt_ca_registry.api.problems import PROBLEM_CONTENT_TYPE, TYPE_BASE
 from mqtt_ca_registry.api.request_context import (
     REQUEST_ID_HEADER,
     bind_request_id,
+    reset_actor,
+    set_actor,
     unbind_request_id,
 )
 from mqtt_ca_registry.errors import ErrorCode
@@ -64,6 +66,8 @@ class RequestContextMiddleware:
             (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None
         )
         request_id, token = bind_request_id(incoming)
+        # Requests on one keep-alive connection share a task: start each one anonymous.
+        actor_token = set_actor("anonymous")
         scope.setdefault("state", {})["request_id"] = request_id
         started_at = time.perf_counter()
         status = 0
@@ -99,6 +103,7 @@ class RequestContextMiddleware:
                     status,
                     (time.perf_counter() - started_at) * 1000,
                 )
+            reset_actor(actor_token)
             unbind_request_id(token)
 
 

@@ -11,6 +11,7 @@ REQUEST_ID_HEADER = "X-Request-Id"
 _current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
+_current_actor: contextvars.ContextVar[str] = contextvars.ContextVar("actor", default="anonymous")
 # A caller-supplied id is kept only if it is short and harmless in a log line.
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -41,3 +42,17 @@ def bind_request_id(incoming: str | None) -> tuple[str, contextvars.Token[str | 
 
 def unbind_request_id(token: contextvars.Token[str | None]) -> None:
     _current_request_id.reset(token)
+
+
+def current_actor() -> str:
+    """Who is acting in this request: "api-token", an AccessKeyId, "anonymous" or "system"."""
+    return _current_actor.get()
+
+
+def set_actor(actor: str) -> contextvars.Token[str]:
+    """Record who is acting (never pass a secret). Scoped to the current request's context."""
+    return _current_actor.set(actor)
+
+
+def reset_actor(token: contextvars.Token[str]) -> None:
+    _current_actor.reset(token)

@@ -20,6 +20,7 @@ from mqtt_ca_registry.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from mqtt_ca_registry.events.recorder import EventType, record
 from mqtt_ca_registry.instances.service import InstanceService
 from mqtt_ca_registry.models import CaBinding, CaBindingStatus, CaCertificate, RegistrationCode
 from mqtt_ca_registry.pki.certinfo import CertificateInfo
@@ -112,6 +113,8 @@ class CaCertificateService:
         )
         await self.codes.add(code)
         await self.codes.prune_unused(instance_id, keep=self.settings.max_unused_registration_codes)
+        # The code itself is not recorded: it is a bearer credential until used.
+        await record(self.session, self.clock, EventType.REGISTRATION_CODE_ISSUED, instance_id)
         return code
 
     # -- registration ----------------------------------------------------------------------
@@ -155,6 +158,14 @@ class CaCertificateService:
                 await self.cas.add_binding(binding)
         except IntegrityError as exc:  # a concurrent registration of this CA here won
             raise _already_registered(instance_id, ca.sn) from exc
+        await record(
+            self.session,
+            self.clock,
+            EventType.CA_REGISTERED,
+            instance_id,
+            ca_sn=ca.sn,
+            details={"fingerprint_sha256": ca.fingerprint_sha256, "subject": ca.subject},
+        )
         return CaView(binding, certificate, 0)
 
     async def _usable_code(self, instance_id: str, cn: str | None) -> RegistrationCode:
@@ -262,6 +273,10 @@ class CaCertificateService:
         now = self.clock.now()
         await self.cas.cascade_status(view.binding.id, status.value, now=now)
         await self.session.refresh(view.binding)
+        event = (
+            EventType.CA_ACTIVATED if status is CaBindingStatus.ACTIVE else EventType.CA_DEACTIVATED
+        )
+        await record(self.session, self.clock, event, instance_id, ca_sn=view.certificate.sn)
         return view
 
     async def delete(self, instance_id: str, sn: str) -> str:
@@ -269,6 +284,9 @@ class CaCertificateService:
         view = await self.get(instance_id, sn)
         await self.cas.delete_binding(view.binding.id)
         await self.cas.delete_certificate_if_unbound(view.certificate.sn)
+        await record(
+            self.session, self.clock, EventType.CA_DELETED, instance_id, ca_sn=view.certificate.sn
+        )
         return view.certificate.sn
 
 

@@ -27,6 +27,7 @@ from mqtt_ca_registry.device_certificates.caches import (
     TrustAnchors,
 )
 from mqtt_ca_registry.device_certificates.repository import DeviceRepository, DeviceRow
+from mqtt_ca_registry.events.recorder import EventType, record
 from mqtt_ca_registry.instances.service import InstanceService
 from mqtt_ca_registry.models import CaBinding, CaBindingStatus, CaCertificate
 from mqtt_ca_registry.pki.certinfo import CertificateInfo
@@ -67,13 +68,26 @@ class Authenticator:
         connection, so ``last_authenticated_at`` is left alone.
         """
         now = self.clock.now()
+        outcome = await self._decide_and_register(instance_id, chain_text, now, record_connect)
+        if not outcome.accepted and record_connect:
+            await self._record_rejection(instance_id, outcome)
+        return outcome
+
+    async def _decide_and_register(
+        self, instance_id: str, chain_text: str, now: datetime, record_connect: bool
+    ) -> AuthOutcome:
         async with self.database.session() as session:
             await InstanceService(session, self.clock).get_for_certificates(instance_id)
             repository = DeviceRepository(session)
             bindings = await repository.bindings_of(instance_id)
             decision = await self._decide(session, bindings, chain_text, now)
             if not decision.ok:
-                return _rejected(decision.reason or RejectReason.other, decision.message, None)
+                return _rejected(
+                    decision.reason or RejectReason.other,
+                    decision.message,
+                    None,
+                    leaf=decision.leaf,
+                )
             binding = next(b for b in bindings if b.ca_sn == decision.anchor_key)
             if binding.status != CaBindingStatus.ACTIVE:
                 return _rejected(
@@ -81,6 +95,7 @@ class Authenticator:
                     f"The CA {binding.ca_sn} that issued this chain is deregistered (inactive) on "
                     f"instance {instance_id!r}; activate it to let its devices connect.",
                     binding.ca_sn,
+                    leaf=decision.leaf,
                 )
             assert decision.leaf is not None
             existing = await repository.get(binding.id, decision.leaf.sn)
@@ -128,6 +143,24 @@ class Authenticator:
         self.caches.stores.put(key, anchors)
         return anchors
 
+    async def _record_rejection(self, instance_id: str, outcome: AuthOutcome) -> None:
+        """Audit a refused connect: reason, and the leaf's fingerprint and subject only."""
+        leaf = outcome.leaf
+        details: dict[str, object] = {"reason_code": outcome.reason_code}
+        if leaf is not None:
+            details |= {"fingerprint_sha256": leaf.fingerprint_sha256, "subject": leaf.subject}
+        async with self.database.session(write=True) as session:
+            await record(
+                session,
+                self.clock,
+                EventType.AUTHENTICATION_REJECTED,
+                instance_id,
+                outcome="rejected",
+                ca_sn=outcome.ca_sn,
+                device_sn=leaf.sn if leaf else None,
+                details=details,
+            )
+
     async def _known(
         self, row: DeviceRow, leaf: CertificateInfo, now: datetime, record_connect: bool
     ) -> AuthOutcome:
@@ -140,6 +173,7 @@ class Authenticator:
                 "new serial, or delete the registered one.",
                 ca_sn,
                 row,
+                leaf=leaf,
             )
         if status != CaBindingStatus.ACTIVE:
             return _rejected(
@@ -147,6 +181,7 @@ class Authenticator:
                 f"Device certificate {device.device_sn} is inactive; activate it to connect.",
                 ca_sn,
                 row,
+                leaf=leaf,
             )
         last = device.last_authenticated_at
         if record_connect and (last is None or last < now - TOUCH_INTERVAL):
@@ -180,6 +215,21 @@ class Authenticator:
                 leaf.pem,
             )
             row = await repository.get(binding.id, leaf.sn)
+            if device_id is not None:
+                await record(
+                    session,
+                    self.clock,
+                    EventType.DEVICE_AUTO_REGISTERED
+                    if record_connect
+                    else EventType.DEVICE_REGISTERED,
+                    binding.instance_id,
+                    ca_sn=binding.ca_sn,
+                    device_sn=leaf.sn,
+                    details={
+                        "fingerprint_sha256": leaf.fingerprint_sha256,
+                        "subject": leaf.subject,
+                    },
+                )
         if row is None:  # the CA was deleted between our read and our write
             return _rejected(
                 RejectReason.unknown_issuer,
@@ -199,9 +249,14 @@ class Authenticator:
 
 
 def _rejected(
-    reason: RejectReason, message: str, ca_sn: str | None, row: DeviceRow | None = None
+    reason: RejectReason,
+    message: str,
+    ca_sn: str | None,
+    row: DeviceRow | None = None,
+    *,
+    leaf: CertificateInfo | None = None,
 ) -> AuthOutcome:
-    return AuthOutcome(False, reason.value, message, False, row, ca_sn)
+    return AuthOutcome(False, reason.value, message, False, row, ca_sn, leaf)
 
 
 def _cacheable(

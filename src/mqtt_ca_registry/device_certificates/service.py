@@ -11,6 +11,7 @@ from mqtt_ca_registry.clock import Clock
 from mqtt_ca_registry.device_certificates.repository import DeviceRepository, DeviceRow
 from mqtt_ca_registry.device_certificates.schemas import DeviceDetail, DeviceOut
 from mqtt_ca_registry.errors import ConflictError, ErrorCode, NotFoundError
+from mqtt_ca_registry.events.recorder import EventType, record
 from mqtt_ca_registry.instances.service import InstanceService
 from mqtt_ca_registry.models import CaBinding, CaBindingStatus
 from mqtt_ca_registry.pki.serials import canonical_sn
@@ -126,9 +127,25 @@ class DeviceService:
                 field="ca_sn",
             )
         await self.devices.set_status(row[0].id, status.value, binding.cascade_generation)
+        event = (
+            EventType.DEVICE_ACTIVATED
+            if status is CaBindingStatus.ACTIVE
+            else EventType.DEVICE_DEACTIVATED
+        )
+        await record(
+            self.session, self.clock, event, instance_id, ca_sn=row[1], device_sn=row[0].device_sn
+        )
         return (row[0], row[1], status.value)
 
     async def delete(self, instance_id: str, ca_sn: str, device_sn: str) -> str:
         row = await self.get(instance_id, ca_sn, device_sn)
         await self.devices.delete(row[0].id)
+        await record(
+            self.session,
+            self.clock,
+            EventType.DEVICE_DELETED,
+            instance_id,
+            ca_sn=row[1],
+            device_sn=row[0].device_sn,
+        )
         return row[0].device_sn

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mqtt_ca_registry.api.pagination import Page, decode_cursor, encode_cursor
 from mqtt_ca_registry.clock import Clock
 from mqtt_ca_registry.errors import ConflictError, ErrorCode, ForbiddenError, NotFoundError
+from mqtt_ca_registry.events.recorder import EventType, record
 from mqtt_ca_registry.instances.repository import InstanceRepository
 from mqtt_ca_registry.instances.schemas import InstanceCreate, InstanceOut
 from mqtt_ca_registry.models import Edition, Instance
@@ -65,6 +66,13 @@ class InstanceService:
                 await self.repository.add(instance)
         except IntegrityError as exc:  # a concurrent create of the same id won
             raise _already_exists(instance_id) from exc
+        await record(
+            self.session,
+            self.clock,
+            EventType.INSTANCE_CREATED,
+            instance_id,
+            details={"edition": instance.edition, "name": instance.name},
+        )
         return instance
 
     async def get(self, instance_id: str) -> Instance:
@@ -108,6 +116,7 @@ class InstanceService:
         await self.get(instance_id)
         bound = await self.repository.delete(instance_id)
         await self.repository.delete_unbound_cas(bound)
+        await record(self.session, self.clock, EventType.INSTANCE_DELETED, instance_id)
 
 
 def _already_exists(instance_id: str) -> ConflictError:

@@ -3,6 +3,7 @@
 from mqtt_ca_registry.models.ca_binding import CaBinding, CaBindingStatus
 from mqtt_ca_registry.models.ca_certificate import CaCertificate
 from mqtt_ca_registry.models.device_certificate import DeviceCertificate, DeviceCertificatePem
+from mqtt_ca_registry.models.event import Event
 from mqtt_ca_registry.models.instance import Edition, Instance
 from mqtt_ca_registry.models.registration_code import RegistrationCode
 
@@ -13,6 +14,7 @@ __all__ = [
     "DeviceCertificate",
     "DeviceCertificatePem",
     "Edition",
+    "Event",
     "Instance",
     "RegistrationCode",
 ]

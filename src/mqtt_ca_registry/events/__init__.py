@@ -1,0 +1,1 @@
+"""The audit trail: recorded in the same transaction as each change, listed per instance."""

@@ -1,0 +1,72 @@
+"""GET /v1/instances/{id}/events: the audit trail of one instance, newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from mqtt_ca_registry.api.deps import ClockDep
+from mqtt_ca_registry.api.pagination import (
+    DEFAULT_PAGE_SIZE,
+    CursorQuery,
+    Page,
+    PageSizeQuery,
+    decode_cursor,
+    encode_cursor,
+)
+from mqtt_ca_registry.api.problems import problem_responses
+from mqtt_ca_registry.db.session import ReadSessionDep
+from mqtt_ca_registry.errors import ErrorCode, InvalidInputError
+from mqtt_ca_registry.events.recorder import EventType
+from mqtt_ca_registry.events.repository import EventRepository
+from mqtt_ca_registry.events.schemas import EventOut
+from mqtt_ca_registry.instances.router import InstancePath
+from mqtt_ca_registry.instances.service import InstanceService
+
+router = APIRouter(prefix="/v1/instances/{instance_id}", tags=["events"])
+
+
+@router.get(
+    "/events",
+    summary="List an instance's audit events (newest first)",
+    description="Every state change and every rejected authentication, with time, actor, "
+    "request id and outcome. Events of a deleted instance stay listed.",
+    responses=problem_responses(400, 404, 422),
+)
+async def list_events(
+    instance_id: InstancePath,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    type_: Annotated[
+        list[EventType] | None, Query(alias="type", description="Only these types (repeatable).")
+    ] = None,
+    since: Annotated[
+        datetime | None, Query(description="Only events at or after (RFC 3339).")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="Only events before (RFC 3339).")] = None,
+    page_size: PageSizeQuery = DEFAULT_PAGE_SIZE,
+    cursor: CursorQuery = None,
+) -> Page[EventOut]:
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            raise InvalidInputError(
+                ErrorCode.INVALID_PARAMETER,
+                f"{name} needs a time zone, e.g. 2026-06-01T12:00:00Z.",
+                field=name,
+            )
+    repository = EventRepository(session)
+    if not await repository.any_for(instance_id):
+        await InstanceService(session, clock).get(instance_id)  # 404 for unknown instances
+    before = decode_cursor(cursor, "events")
+    if before is not None and not isinstance(before, int):
+        raise InvalidInputError(ErrorCode.INVALID_CURSOR, "cursor is not valid.", field="cursor")
+    types = [t.value for t in type_ or []]
+    rows = await repository.page(
+        instance_id, types=types, since=since, until=until, before_id=before, limit=page_size + 1
+    )
+    items = [EventOut.model_validate(row, from_attributes=True) for row in rows[:page_size]]
+    next_cursor = encode_cursor("events", items[-1].id) if len(rows) > page_size else None
+    total = await repository.count(instance_id, types=types, since=since, until=until)
+    return Page(items=items, next_cursor=next_cursor, total=total)
