@@ -58,6 +58,12 @@ class LiveServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def kill(self) -> None:
+        """SIGKILL the server and its worker processes (a crash, not a shutdown)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
         if self.process.poll() is None:
             self.process.send_signal(sig)
@@ -82,8 +88,9 @@ class LiveServerFactory:
         env: dict[str, str] | None = None,
         command: list[str] | None = None,
         ready_timeout: float = 60,
+        port: int | None = None,
     ) -> LiveServer:
-        port = free_port()
+        port = port or free_port()
         log_path = self.tmp_path / f"server-{port}.log"
         settings = {"MQTT_CA_REGISTRY_DATABASE_URL": database_url, **(env or {})}
         args = command or [

@@ -13,7 +13,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import OperationalError
 
 from mqtt_ca_registry.alibaba import ca_actions, device_actions
 from mqtt_ca_registry.alibaba.context import ActionContext
@@ -26,6 +25,7 @@ from mqtt_ca_registry.alibaba.signing import (
     action_of,
 )
 from mqtt_ca_registry.api.request_context import current_request_id, set_actor
+from mqtt_ca_registry.db.session import is_database_unavailable
 from mqtt_ca_registry.errors import DomainError, ErrorCode
 
 logger = logging.getLogger(__name__)
@@ -108,18 +108,20 @@ async def _authenticate(request: Request, signed: SignedRequest) -> JSONResponse
     return None
 
 
-@router.api_route(
-    "/",
-    methods=["GET", "POST"],
-    summary="Alibaba Cloud OpenAPI (onsmqtt 2020-04-20)",
-    description=DESCRIPTION,
-    response_class=JSONResponse,
-    responses={
+_ROUTE = {
+    "summary": "Alibaba Cloud OpenAPI (onsmqtt 2020-04-20)",
+    "description": DESCRIPTION,
+    "response_class": JSONResponse,
+    "responses": {
         200: {"description": "The action's documented response, plus RequestId."},
         400: {"description": "{RequestId, HostId, Code, Message, Recommend}"},
         307: {"description": "A browser GET without an action: redirect to /docs"},
     },
-)
+}
+
+
+@router.get("/", operation_id="alibaba_openapi_get", **_ROUTE)  # type: ignore[arg-type]
+@router.post("/", operation_id="alibaba_openapi_post", **_ROUTE)  # type: ignore[arg-type]
 async def alibaba_openapi(request: Request) -> Response:
     body = await request.body()
     signed = SignedRequest.from_http(
@@ -155,8 +157,10 @@ async def alibaba_openapi(request: Request) -> Response:
         result = await handler(context, Params([*signed.query, *signed.form]))
     except DomainError as error:
         return _domain_error(request, error)
-    except OperationalError:
-        logger.exception("database unavailable during %s", action)
+    except Exception as error:
+        if not is_database_unavailable(error):
+            raise
+        logger.warning("database unavailable during %s: %s", action, type(error).__name__)
         return _domain_error(
             request,
             DomainError(ErrorCode.DATABASE_UNAVAILABLE, "The database is unreachable; retry."),

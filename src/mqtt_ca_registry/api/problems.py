@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mqtt_ca_registry.api.request_context import current_request_id
+from mqtt_ca_registry.db.session import is_database_unavailable
 from mqtt_ca_registry.errors import DomainError, ErrorCode, FieldProblem
 
 logger = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    logger.error("database error: %s", type(exc).__name__, exc_info=exc)
+    logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
     return problem_response(
         ErrorCode.DATABASE_UNAVAILABLE,
         "The database is unreachable or busy; retry shortly.",
@@ -172,7 +173,9 @@ async def _on_database_unavailable(_request: Request, exc: Exception) -> JSONRes
     )
 
 
-async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_database_unavailable(exc):
+        return await _on_database_unavailable(request, exc)
     logger.error("unexpected error", exc_info=exc)
     return problem_response(
         ErrorCode.INTERNAL_ERROR,
@@ -187,6 +190,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(OperationalError, _on_database_unavailable)
     app.add_exception_handler(DBAPIError, _on_unexpected)
+    app.add_exception_handler(OSError, _on_unexpected)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mqtt_ca_registry.db.engine import SQLITE_IMMEDIATE, create_engine
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """True for failures that mean "cannot reach the database now", not a bug of ours."""
+    if isinstance(error, OperationalError):
+        return True
+    if isinstance(error, DBAPIError):
+        return bool(error.connection_invalidated) or isinstance(error.orig, OSError)
+    return isinstance(error, OSError | TimeoutError)
 
 
 class Database:
@@ -38,7 +49,9 @@ class Database:
                 yield session
                 await session.commit()
             except BaseException:
-                await session.rollback()
+                # On a dead connection the rollback fails too; the original error is the news.
+                with contextlib.suppress(Exception):
+                    await session.rollback()
                 raise
 
     async def dispose(self) -> None:
@@ -60,6 +73,8 @@ async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-ReadSessionDep = Annotated[AsyncSession, Depends(_read_session)]
-WriteSessionDep = Annotated[AsyncSession, Depends(_write_session)]
+# scope="function": commit before the response is sent, so a failed commit is what the client
+# sees; a 2xx always means the change is durable.
+ReadSessionDep = Annotated[AsyncSession, Depends(_read_session, scope="function")]
+WriteSessionDep = Annotated[AsyncSession, Depends(_write_session, scope="function")]
 DatabaseDep = Annotated[Database, Depends(get_database)]

@@ -1,0 +1,79 @@
+"""Graceful behaviour: database outages answer 503 and heal by themselves; SIGTERM drains."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.support.servers import LiveServerFactory
+from tests.support.tcp_proxy import TcpProxy
+
+
+def _wait_for(predicate, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.mark.parametrize("scratch_database_url", ["postgresql"], indirect=True)
+def test_database_outage_gives_503_and_recovers(
+    live_server: LiveServerFactory, scratch_database_url: str
+) -> None:
+    target = urlsplit(scratch_database_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    proxy.start()
+    proxied = scratch_database_url.replace(f":{target.port}/", f":{proxy.port}/")
+    server = live_server.start(proxied)
+    with httpx.Client(base_url=server.base_url, trust_env=False, timeout=30) as client:
+        assert client.get("/v1/instances").status_code == 200
+        proxy.cut()
+        try:
+            response = client.get("/v1/instances")
+            assert response.status_code == 503, response.text
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert response.json()["code"] == "DatabaseUnavailable"
+            assert response.headers["retry-after"] == "1"
+            assert client.get("/readyz").status_code == 503
+            assert client.get("/healthz").status_code == 200  # alive, just not ready
+            alibaba = client.get("/", params={"Action": "ListInstances"})
+            assert alibaba.status_code < 500 or alibaba.status_code == 503
+        finally:
+            proxy.restore()
+        _wait_for(lambda: client.get("/readyz").status_code == 200)
+        assert client.get("/v1/instances").status_code == 200
+
+
+def test_sigterm_drains_in_flight_requests(
+    live_server: LiveServerFactory, tmp_path: object
+) -> None:
+    server = live_server.start(f"sqlite:///{tmp_path}/drain.db")  # type: ignore[str-bytes-safe]
+    url = urlsplit(server.base_url)
+    body = b'{"name": "drained", "edition": "enterprise_platinum", "instance_id": "drained-one"}'
+    head = (
+        b"POST /v1/instances HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
+    with socket.create_connection((url.hostname, url.port), timeout=20) as sock:
+        sock.sendall(head + body[:10])  # the request is in flight: half its body sent
+        time.sleep(0.3)
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert server.process.poll() is None  # still draining
+        sock.sendall(body[10:])
+        response = b""
+        while b"\r\n\r\n" not in response:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            response += chunk
+    assert response.startswith(b"HTTP/1.1 201"), response[:200]
+    # uvicorn re-raises SIGTERM after its graceful shutdown, so the exit is by that signal.
+    assert server.process.wait(timeout=20) in (0, -signal.SIGTERM)
