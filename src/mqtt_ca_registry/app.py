@@ -16,7 +16,7 @@ from mqtt_ca_registry.alibaba.router import router as alibaba_router
 from mqtt_ca_registry.alibaba.signing import NonceCache, RequestVerifier, parse_access_keys
 from mqtt_ca_registry.api.deps import require_token
 from mqtt_ca_registry.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from mqtt_ca_registry.api.problems import install_problem_handlers
+from mqtt_ca_registry.api.problems import install_problem_handlers, problem_responses
 from mqtt_ca_registry.ca_certificates.router import router as ca_certificates_router
 from mqtt_ca_registry.clock import Clock, SystemClock
 from mqtt_ca_registry.config import Settings, get_settings
@@ -105,7 +105,7 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
 
     app.include_router(_health_router())
-    v1 = APIRouter(dependencies=[Depends(require_token)])
+    v1 = APIRouter(dependencies=[Depends(require_token)], responses=problem_responses(401))
     v1.include_router(instances_router)
     v1.include_router(ca_certificates_router)
     v1.include_router(device_certificates_router)

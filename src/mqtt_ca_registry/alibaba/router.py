@@ -108,14 +108,31 @@ async def _authenticate(request: Request, signed: SignedRequest) -> JSONResponse
     return None
 
 
+_ERROR_FIELDS = ("RequestId", "HostId", "Code", "Message", "Recommend")
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    """An OpenAPI response entry for Alibaba's error body (alibaba/errors.py)."""
+    body = {
+        "type": "object",
+        "required": list(_ERROR_FIELDS),
+        "properties": {name: {"type": "string"} for name in _ERROR_FIELDS},
+    }
+    return {"description": description, "content": {"application/json": {"schema": body}}}
+
+
 _ROUTE = {
     "summary": "Alibaba Cloud OpenAPI (onsmqtt 2020-04-20)",
     "description": DESCRIPTION,
     "response_class": JSONResponse,
     "responses": {
         200: {"description": "The action's documented response, plus RequestId."},
-        400: {"description": "{RequestId, HostId, Code, Message, Recommend}"},
         307: {"description": "A browser GET without an action: redirect to /docs"},
+        400: _error_response("Invalid parameter, version or signature; unknown instance or Sn"),
+        401: _error_response("Certificate content error, used registration code, Sn not unique"),
+        403: _error_response("The instance's edition cannot hold certificates"),
+        404: _error_response("No or unknown Action, or unknown AccessKeyId"),
+        503: _error_response("The database is unavailable; retry"),
     },
 }
 

@@ -193,9 +193,18 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OSError, _on_unexpected)
 
 
+# `model` puts Problem in the components, but FastAPI files its schema under application/json;
+# errors are sent as application/problem+json, so that media type needs the schema too.
+_PROBLEM_SCHEMA = {"schema": {"$ref": "#/components/schemas/Problem"}}
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries documenting problem bodies for the given statuses."""
     return {
-        s: {"model": Problem, "content": {PROBLEM_CONTENT_TYPE: {}}, "description": _TITLES[s]}
+        s: {
+            "model": Problem,
+            "content": {PROBLEM_CONTENT_TYPE: dict(_PROBLEM_SCHEMA)},
+            "description": _TITLES[s],
+        }
         for s in statuses
     }

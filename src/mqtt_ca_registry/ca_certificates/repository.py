@@ -122,9 +122,12 @@ class CaRepository:
         )
         return {binding_id: count for binding_id, count in rows.all()}
 
-    async def cascade_status(self, binding_id: int, status: str, *, now: datetime) -> None:
-        """Set a binding's status and start a new cascade generation: O(1) for any device count."""
-        await self.session.execute(
+    async def cascade_status(self, binding_id: int, status: str, *, now: datetime) -> bool:
+        """Set a binding's status and start a new cascade generation: O(1) for any device count.
+
+        False if the binding is gone (deleted concurrently).
+        """
+        result = await self.session.execute(
             update(CaBinding)
             .where(CaBinding.id == binding_id)
             .values(
@@ -133,10 +136,14 @@ class CaRepository:
                 status_changed_at=now,
             )
         )
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1
 
-    async def delete_binding(self, binding_id: int) -> None:
-        """Delete a binding; its devices (and their PEMs) go by FK cascade."""
-        await self.session.execute(delete(CaBinding).where(CaBinding.id == binding_id))
+    async def delete_binding(self, binding_id: int) -> bool:
+        """Delete a binding; its devices (and their PEMs) go by FK cascade. False if gone."""
+        result = await self.session.execute(delete(CaBinding).where(CaBinding.id == binding_id))
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1
 
     async def delete_certificate_if_unbound(self, sn: str) -> None:
         """The CA record goes with its last binding."""

@@ -44,7 +44,7 @@ _CERT_ERRORS = problem_responses(400, 403, 404, 409, 413, 422)
     summary="Get a registration code",
     description="A fresh, single-use code. Put it as the Common Name of the verification "
     "certificate's CSR (`openssl req -new -key verificationCert.key -out verificationCert.csr`).",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, 422),
 )
 async def issue_registration_code(
     instance_id: InstancePath, session: WriteSessionDep, clock: ClockDep, settings: SettingsDep

@@ -271,7 +271,8 @@ class CaCertificateService:
         """Activate or deregister; every device of the CA on this instance follows (O(1))."""
         view = await self.get(instance_id, sn)
         now = self.clock.now()
-        await self.cas.cascade_status(view.binding.id, status.value, now=now)
+        if not await self.cas.cascade_status(view.binding.id, status.value, now=now):
+            raise _ca_not_found(instance_id, sn)  # deleted by a concurrent request
         await self.session.refresh(view.binding)
         event = (
             EventType.CA_ACTIVATED if status is CaBindingStatus.ACTIVE else EventType.CA_DEACTIVATED
@@ -282,7 +283,8 @@ class CaCertificateService:
     async def delete(self, instance_id: str, sn: str) -> str:
         """Delete the binding and its devices; the CA record goes with its last binding."""
         view = await self.get(instance_id, sn)
-        await self.cas.delete_binding(view.binding.id)
+        if not await self.cas.delete_binding(view.binding.id):
+            raise _ca_not_found(instance_id, sn)  # deleted by a concurrent request
         await self.cas.delete_certificate_if_unbound(view.certificate.sn)
         await record(
             self.session, self.clock, EventType.CA_DELETED, instance_id, ca_sn=view.certificate.sn

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mqtt_ca_registry.clock import Clock
@@ -195,6 +196,32 @@ class Authenticator:
     async def _first_connect(
         self, binding: CaBinding, leaf: CertificateInfo, now: datetime, record_connect: bool
     ) -> AuthOutcome:
+        try:
+            device_id, row = await self._insert_device(binding, leaf, now, record_connect)
+        except IntegrityError:  # the CA binding was deleted between our read and this write
+            device_id, row = None, None
+        if row is None:
+            return _rejected(
+                RejectReason.unknown_issuer,
+                "The issuing CA was deleted while this device connected.",
+                binding.ca_sn,
+                leaf=leaf,
+            )
+        if device_id is None:  # a concurrent first connect registered it: decide as known
+            return await self._known(row, leaf, now, record_connect)
+        return AuthOutcome(
+            True,
+            "auto_registered",
+            "The broker accepts this device and registered its certificate (first connect).",
+            True,
+            row,
+            binding.ca_sn,
+        )
+
+    async def _insert_device(
+        self, binding: CaBinding, leaf: CertificateInfo, now: datetime, record_connect: bool
+    ) -> tuple[int | None, DeviceRow | None]:
+        """Insert unless present (ON CONFLICT DO NOTHING); the new id (or None) and the row."""
         async with self.database.session(write=True) as session:
             repository = DeviceRepository(session)
             device_id = await repository.insert_if_absent(
@@ -230,22 +257,7 @@ class Authenticator:
                         "subject": leaf.subject,
                     },
                 )
-        if row is None:  # the CA was deleted between our read and our write
-            return _rejected(
-                RejectReason.unknown_issuer,
-                "The issuing CA was deleted while this device connected.",
-                binding.ca_sn,
-            )
-        if device_id is None:  # a concurrent first connect registered it: decide as known
-            return await self._known(row, leaf, now, record_connect)
-        return AuthOutcome(
-            True,
-            "auto_registered",
-            "The broker accepts this device and registered its certificate (first connect).",
-            True,
-            row,
-            binding.ca_sn,
-        )
+        return device_id, row
 
 
 def _rejected(

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mqtt_ca_registry.models import CaBinding, DeviceCertificate, DeviceCertificatePem
@@ -127,12 +128,15 @@ class DeviceRepository:
             )
         return (await self.session.scalar(query)) or 0
 
-    async def set_status(self, device_id: int, status: str, generation: int) -> None:
-        await self.session.execute(
+    async def set_status(self, device_id: int, status: str, generation: int) -> bool:
+        """False if the device is gone (deleted concurrently)."""
+        result = await self.session.execute(
             update(DeviceCertificate)
             .where(DeviceCertificate.id == device_id)
             .values(status=status, status_generation=generation)
         )
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1
 
     async def touch(self, device_id: int, now: datetime, *, older_than: datetime) -> None:
         """Record a successful authentication, at most once per interval (keeps connects reads)."""
@@ -146,10 +150,13 @@ class DeviceRepository:
             .values(last_authenticated_at=now)
         )
 
-    async def delete(self, device_id: int) -> None:
-        await self.session.execute(
+    async def delete(self, device_id: int) -> bool:
+        """False if the device is gone (deleted concurrently)."""
+        result = await self.session.execute(
             delete(DeviceCertificate).where(DeviceCertificate.id == device_id)
         )
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1
 
     async def bindings_of(self, instance_id: str) -> Sequence[CaBinding]:
         """Every CA binding of an instance: the trust anchors and their current status."""

@@ -68,13 +68,7 @@ class DeviceService:
         sn = canonical_sn(device_sn, field="device_sn")
         row = await self.devices.get(binding.id, sn)
         if row is None:
-            raise NotFoundError(
-                ErrorCode.DEVICE_NOT_FOUND,
-                f"No device certificate with serial {device_sn!r} is registered under CA "
-                f"{binding.ca_sn} on instance {instance_id!r}. Devices register on their first "
-                "successful connect (POST .../authenticate).",
-                field="device_sn",
-            )
+            raise _device_not_found(instance_id, binding.ca_sn, device_sn)
         return row
 
     async def detail(self, instance_id: str, ca_sn: str, device_sn: str) -> DeviceDetail:
@@ -126,7 +120,8 @@ class DeviceService:
                 "CA first (that activates all its devices).",
                 field="ca_sn",
             )
-        await self.devices.set_status(row[0].id, status.value, binding.cascade_generation)
+        if not await self.devices.set_status(row[0].id, status.value, binding.cascade_generation):
+            raise _device_not_found(instance_id, binding.ca_sn, device_sn)
         event = (
             EventType.DEVICE_ACTIVATED
             if status is CaBindingStatus.ACTIVE
@@ -139,7 +134,8 @@ class DeviceService:
 
     async def delete(self, instance_id: str, ca_sn: str, device_sn: str) -> str:
         row = await self.get(instance_id, ca_sn, device_sn)
-        await self.devices.delete(row[0].id)
+        if not await self.devices.delete(row[0].id):
+            raise _device_not_found(instance_id, row[1], device_sn)
         await record(
             self.session,
             self.clock,
@@ -149,3 +145,13 @@ class DeviceService:
             device_sn=row[0].device_sn,
         )
         return row[0].device_sn
+
+
+def _device_not_found(instance_id: str, ca_sn: str, device_sn: str) -> NotFoundError:
+    return NotFoundError(
+        ErrorCode.DEVICE_NOT_FOUND,
+        f"No device certificate with serial {device_sn!r} is registered under CA {ca_sn} on "
+        f"instance {instance_id!r}. Devices register on their first successful connect "
+        "(POST .../authenticate).",
+        field="device_sn",
+    )

@@ -42,7 +42,7 @@ async def list_instances(
     return await InstanceService(session, clock).list(page_size=page_size, cursor=cursor)
 
 
-@router.get("/{instance_id}", summary="Get an instance", responses=problem_responses(404))
+@router.get("/{instance_id}", summary="Get an instance", responses=problem_responses(404, 422))
 async def get_instance(
     instance_id: InstancePath, session: ReadSessionDep, clock: ClockDep
 ) -> InstanceOut:
@@ -52,7 +52,7 @@ async def get_instance(
 @router.delete(
     "/{instance_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
     summary="Delete an instance with its CA bindings and device registrations",
 )
 async def delete_instance(
