@@ -1,0 +1,232 @@
+"""Device chain validation, deciding as ``openssl verify -purpose sslclient -auth_level N`` does.
+
+Path building, signatures, validity, basicConstraints, path length and critical extensions are
+OpenSSL's own verifier (pyOpenSSL ``X509Store``/``X509StoreContext``). pyOpenSSL exposes neither
+a purpose nor an auth level, so the two checks it skips are added on the verified chain, in
+the order ``X509_verify_cert`` runs them:
+
+1. the leaf key's security level (before anything else, ``X509_V_ERR_EE_KEY_TOO_SMALL``);
+2. path building (OpenSSL);
+3. per certificate: OpenSSL's extension checks, then the sslclient purpose (:mod:`.purpose`);
+4. CA key levels and signature digest levels below the anchor (:mod:`.strength`);
+5. signatures and validity times (OpenSSL).
+
+When OpenSSL fails in step 5 on a validity time, the chain is rebuilt without time checks to
+find whether step 3 or 4 would have failed first, so the reported reason is OpenSSL's. For
+other step-5 failures (bad signature) only the leaf's own purpose and digest can be checked
+first, since OpenSSL does not hand back the chain it built (tests/pki/test_chain_agreement.py
+pins the cases).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from OpenSSL import crypto
+
+from mqtt_ca_registry.errors import CertificateError
+from mqtt_ca_registry.pki.certinfo import CertificateInfo, describe
+from mqtt_ca_registry.pki.chain_policy import (
+    Problem,
+    leaf_problem,
+    policy_problem,
+    weak_key_problem,
+)
+from mqtt_ca_registry.pki.chain_reasons import (
+    TIME_ERRORS,
+    Phase,
+    RejectReason,
+    openssl_rejection,
+    phase_of,
+    subject_of,
+)
+from mqtt_ca_registry.pki.strength import key_security_bits, min_bits
+
+__all__ = ["ChainDecision", "RejectReason", "TrustStore", "chain_fingerprint"]
+
+logger = logging.getLogger(__name__)
+
+# X509_V_FLAG_NO_CHECK_TIME (x509_vfy.h); pyOpenSSL's X509StoreFlags does not list it.
+_NO_CHECK_TIME = 0x200000
+LEAF_FIELD = "device_certificate"
+
+
+@dataclass(frozen=True)
+class ChainDecision:
+    """The verdict on one chain: accepted or not, why, and which trust anchor it reached."""
+
+    ok: bool
+    reason: RejectReason | None
+    message: str
+    anchor_key: str | None
+    leaf: CertificateInfo | None
+
+
+def chain_fingerprint(chain: Sequence[x509.Certificate]) -> str:
+    """A stable cache key for a chain: SHA-256 over each certificate's length-prefixed DER.
+
+    A cached decision also depends on the verification time, the security level and the set
+    of anchors; key the cache on those too.
+    """
+    digest = hashlib.sha256()
+    for cert in chain:
+        der = cert.public_bytes(Encoding.DER)
+        digest.update(len(der).to_bytes(4, "big"))
+        digest.update(der)
+    return digest.hexdigest()
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _refuse(reason: RejectReason, message: str, leaf: CertificateInfo | None) -> ChainDecision:
+    return ChainDecision(False, reason, message, None, leaf)
+
+
+class TrustStore:
+    """An immutable set of trust anchors (the active CAs of one instance), keyed by CA Sn.
+
+    Build it once per anchor set; :meth:`verify` is then cheap and safe to call from several
+    threads at once (each call uses its own OpenSSL store, because an ``X509Store``'s
+    verification time cannot be changed once set).
+    """
+
+    def __init__(
+        self, anchors: Iterable[tuple[str, x509.Certificate]], *, partial_chain: bool = False
+    ) -> None:
+        """``anchors`` are ``(key, certificate)`` pairs; the key is reported on acceptance.
+
+        With ``partial_chain`` a chain may end at an anchor that is not self-signed (OpenSSL's
+        ``-partial_chain``); by default, as with ``openssl verify``, it must reach a root.
+        """
+        converted: list[crypto.X509] = []
+        key_by_der: dict[bytes, str] = {}
+        for key, cert in anchors:
+            der = cert.public_bytes(Encoding.DER)
+            if der not in key_by_der:  # the same certificate twice: the first key wins
+                key_by_der[der] = key
+                converted.append(crypto.X509.from_cryptography(cert))
+        self._anchors = tuple(converted)
+        self._key_by_der = MappingProxyType(key_by_der)
+        self._flags = crypto.X509StoreFlags.PARTIAL_CHAIN if partial_chain else 0
+
+    def __len__(self) -> int:
+        return len(self._anchors)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The anchor keys, in insertion order."""
+        return tuple(self._key_by_der.values())
+
+    def verify(
+        self, chain: Sequence[x509.Certificate], *, now: datetime, security_level: int = 2
+    ) -> ChainDecision:
+        """Decide ``chain`` (leaf first, then untrusted intermediates) at time ``now``.
+
+        Never raises: an unexpected failure becomes a refusal with reason ``other``.
+        """
+        try:
+            return self._verify(list(chain), _utc(now), security_level)
+        except Exception:
+            logger.exception("unexpected failure while verifying a device chain")
+            return _refuse(
+                RejectReason.other,
+                "The certificate chain could not be verified because of an internal error.",
+                None,
+            )
+
+    def _verify(self, chain: list[x509.Certificate], now: datetime, level: int) -> ChainDecision:
+        if not chain:
+            return _refuse(
+                RejectReason.malformed,
+                "No certificate was sent; send the device certificate first, then any "
+                "intermediate CA certificates.",
+                None,
+            )
+        leaf, intermediates = chain[0], chain[1:]
+        leaf_info, leaf_error = _describe_leaf(leaf)
+        need = min_bits(level)
+        if need and key_security_bits(leaf) < need:
+            return _refuse(*weak_key_problem(leaf, 0, level, need, is_anchor=False), leaf_info)
+        try:
+            verified = self._openssl_chain(leaf, intermediates, now)
+        except crypto.X509StoreContextError as exc:
+            return _refuse(*self._openssl_failure(exc, leaf, intermediates, level), leaf_info)
+        problem = policy_problem(verified, level)
+        if problem is not None:
+            return _refuse(*problem, leaf_info)
+        if leaf_error is not None or leaf_info is None:
+            message = leaf_error.message if leaf_error else "The device certificate is unreadable."
+            return _refuse(RejectReason.malformed, message, None)
+        anchor = verified[-1]
+        anchor_key = self._key_by_der.get(anchor.public_bytes(Encoding.DER))
+        return ChainDecision(
+            True,
+            None,
+            f"Accepted: '{leaf_info.subject}' chains to the registered CA '{subject_of(anchor)}'.",
+            anchor_key,
+            leaf_info,
+        )
+
+    def _openssl_chain(
+        self, leaf: x509.Certificate, intermediates: list[x509.Certificate], now: datetime | None
+    ) -> list[x509.Certificate]:
+        """Run OpenSSL's verifier; ``now=None`` skips validity times. Returns the built chain."""
+        store = crypto.X509Store()
+        for anchor in self._anchors:
+            store.add_cert(anchor)
+        flags = self._flags | (_NO_CHECK_TIME if now is None else 0)
+        if flags:
+            store.set_flags(flags)
+        if now is not None:
+            store.set_time(now)
+        context = crypto.X509StoreContext(
+            store,
+            crypto.X509.from_cryptography(leaf),
+            [crypto.X509.from_cryptography(cert) for cert in intermediates],
+        )
+        return [cert.to_cryptography() for cert in context.get_verified_chain()]
+
+    def _openssl_failure(
+        self,
+        exc: crypto.X509StoreContextError,
+        leaf: x509.Certificate,
+        intermediates: list[x509.Certificate],
+        level: int,
+    ) -> Problem:
+        code, depth, text = int(exc.errors[0]), int(exc.errors[1]), str(exc.errors[2])
+        failing = exc.certificate.to_cryptography()
+        phase = phase_of(code)
+        earlier: Problem | None = None
+        if code in TIME_ERRORS:
+            # OpenSSL checks purpose and levels before times: rebuild the chain to look.
+            try:
+                untimed = self._openssl_chain(leaf, intermediates, None)
+                earlier = policy_problem(untimed, level)
+            except crypto.X509StoreContextError:
+                earlier = leaf_problem(leaf, level, late=True)
+        elif phase is Phase.extensions and depth >= 1:
+            earlier = leaf_problem(leaf, level, late=False)
+        elif phase is Phase.late:
+            earlier = leaf_problem(leaf, level, late=True)
+        if earlier is not None:
+            return earlier
+        is_anchor = failing.public_bytes(Encoding.DER) in self._key_by_der
+        return openssl_rejection(code, text, failing, depth, is_anchor=is_anchor)
+
+
+def _describe_leaf(
+    leaf: x509.Certificate,
+) -> tuple[CertificateInfo | None, CertificateError | None]:
+    try:
+        return describe(leaf, field=LEAF_FIELD), None
+    except CertificateError as exc:
+        return None, exc
