@@ -79,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         workers=args.workers,
         access_log=False,
+        http="mqtt_ca_registry.http_protocol:ClearErrorsHttpToolsProtocol",
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=10,
     )
