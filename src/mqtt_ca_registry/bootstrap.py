@@ -8,7 +8,7 @@ import logging
 from mqtt_ca_registry.api.request_context import reset_actor, set_actor
 from mqtt_ca_registry.clock import Clock, SystemClock
 from mqtt_ca_registry.config import Settings
-from mqtt_ca_registry.db.migrations import current_revision, upgrade
+from mqtt_ca_registry.db.migrations import current_revision, head_revision, upgrade
 from mqtt_ca_registry.db.session import Database
 from mqtt_ca_registry.errors import ConflictError
 from mqtt_ca_registry.instances.schemas import InstanceCreate
@@ -55,7 +55,9 @@ async def _seed(settings: Settings) -> None:
 
 def prepare_database(settings: Settings) -> None:
     """Upgrade to head; a database created by this call gets the default instance (if enabled)."""
-    fresh = asyncio.run(_revision(settings.database_url)) is None
-    upgrade(settings.database_url)
+    revision = asyncio.run(_revision(settings.database_url))
+    fresh = revision is None
+    if revision != head_revision():  # up to date: skip Alembic's start-up cost entirely
+        upgrade(settings.database_url)
     if fresh and settings.seed_default_instance:
         asyncio.run(_seed(settings))
