@@ -145,9 +145,13 @@ class CaRepository:
         assert isinstance(result, CursorResult)
         return result.rowcount == 1
 
-    async def delete_certificate_if_unbound(self, sn: str) -> None:
-        """The CA record goes with its last binding."""
-        still_bound = select(CaBinding.id).where(CaBinding.ca_sn == sn).exists()
+    async def delete_certificates_if_unbound(self, sns: Sequence[str]) -> None:
+        """The CA records go with their last binding."""
+        if not sns:
+            return
+        still_bound = select(CaBinding.ca_sn).where(CaBinding.ca_sn.in_(sns))
         await self.session.execute(
-            delete(CaCertificate).where(CaCertificate.sn == sn, ~still_bound)
+            delete(CaCertificate).where(
+                CaCertificate.sn.in_(sns), CaCertificate.sn.not_in(still_bound)
+            )
         )

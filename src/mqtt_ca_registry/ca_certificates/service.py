@@ -285,7 +285,7 @@ class CaCertificateService:
         view = await self.get(instance_id, sn)
         if not await self.cas.delete_binding(view.binding.id):
             raise _ca_not_found(instance_id, sn)  # deleted by a concurrent request
-        await self.cas.delete_certificate_if_unbound(view.certificate.sn)
+        await self.cas.delete_certificates_if_unbound([view.certificate.sn])
         await record(
             self.session, self.clock, EventType.CA_DELETED, instance_id, ca_sn=view.certificate.sn
         )

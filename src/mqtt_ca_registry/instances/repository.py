@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mqtt_ca_registry.models import CaBinding, CaCertificate, Instance
+from mqtt_ca_registry.models import CaBinding, Instance
 
 
 class InstanceRepository:
@@ -45,14 +45,3 @@ class InstanceRepository:
         ).all()
         await self.session.execute(delete(Instance).where(Instance.instance_id == instance_id))
         return list(bound)
-
-    async def delete_unbound_cas(self, sns: Sequence[str]) -> None:
-        """Remove CA records that no longer have any binding."""
-        if not sns:
-            return
-        still_bound = select(CaBinding.ca_sn).where(CaBinding.ca_sn.in_(sns))
-        await self.session.execute(
-            delete(CaCertificate).where(
-                CaCertificate.sn.in_(sns), CaCertificate.sn.not_in(still_bound)
-            )
-        )

@@ -23,7 +23,7 @@ InstancePath = Annotated[
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(409, 413, 422),
+    responses=problem_responses(400, 409, 413, 422),
     summary="Create an instance",
 )
 async def create_instance(

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mqtt_ca_registry.api.pagination import Page, decode_cursor, encode_cursor
+from mqtt_ca_registry.ca_certificates.repository import CaRepository
 from mqtt_ca_registry.clock import Clock
 from mqtt_ca_registry.errors import ConflictError, ErrorCode, ForbiddenError, NotFoundError
 from mqtt_ca_registry.events.recorder import EventType, record
@@ -115,7 +116,7 @@ class InstanceService:
     async def delete(self, instance_id: str) -> None:
         await self.get(instance_id)
         bound = await self.repository.delete(instance_id)
-        await self.repository.delete_unbound_cas(bound)
+        await CaRepository(self.session).delete_certificates_if_unbound(bound)
         await record(self.session, self.clock, EventType.INSTANCE_DELETED, instance_id)
 
 
