@@ -126,3 +126,11 @@ async def test_failed_change_records_nothing(
         "instance.created",
     ]
     assert code not in str(body)  # an unused code is a credential: never in the trail
+
+
+async def test_times_outside_utc_range_are_400(
+    client: httpx.AsyncClient, platinum_instance: str
+) -> None:
+    for params in ({"since": "9999-12-31T23:59:59-23:59"}, {"until": "0001-01-01T00:00:00+23:59"}):
+        response = await client.get(f"/v1/instances/{platinum_instance}/events", params=params)
+        assert_problem(response, 400, "InvalidParameter")

@@ -212,4 +212,6 @@ class TestHealth:
 
     async def test_unknown_route_is_problem(self, client: httpx.AsyncClient) -> None:
         assert_problem(await client.get("/v2/x"), 404, "RouteNotFound")
-        assert_problem(await client.put("/v1/instances"), 405, "MethodNotAllowed")
+        not_allowed = await client.put("/v1/instances")
+        assert_problem(not_allowed, 405, "MethodNotAllowed")
+        assert set(not_allowed.headers["allow"].split(", ")) == {"GET", "POST"}

@@ -109,7 +109,7 @@ def _tag_filter(params: Params) -> list[tuple[str, str]]:
         if not isinstance(tags, list):
             raise ValueError("not a list")
         return [(str(t["key"]), str(t.get("value", ""))) for t in tags]
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
         raise InvalidInputError(
             ErrorCode.INVALID_PARAMETER,
             'Tags must be a JSON list like [{"key":"env","value":"test"}].',

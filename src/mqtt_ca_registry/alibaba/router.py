@@ -152,7 +152,8 @@ async def alibaba_openapi(request: Request) -> Response:
     denied = await _authenticate(request, signed)
     if denied is not None:
         return denied
-    version = dict(signed.query).get("Version") or signed.headers.get("x-acs-version")
+    parameters = dict([*signed.query, *signed.form])
+    version = parameters.get("Version") or signed.headers.get("x-acs-version")
     if version != API_VERSION:
         return _fail(
             request,

@@ -156,7 +156,9 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
         return problem_response(ErrorCode.ROUTE_NOT_FOUND, "No such endpoint; see /docs.")
     if exc.status_code == 405:
         return problem_response(
-            ErrorCode.METHOD_NOT_ALLOWED, "This endpoint does not take that method; see /docs."
+            ErrorCode.METHOD_NOT_ALLOWED,
+            "This endpoint does not take that method; see /docs.",
+            headers=dict(exc.headers or {}),  # Allow: the methods it does take (RFC 9110)
         )
     if exc.status_code == 413:
         return problem_response(ErrorCode.BODY_TOO_LARGE, str(exc.detail))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -28,6 +28,21 @@ from mqtt_ca_registry.instances.service import InstanceService
 router = APIRouter(prefix="/v1/instances/{instance_id}", tags=["events"])
 
 
+def _utc(name: str, moment: datetime | None) -> datetime | None:
+    """The filter time in UTC; naive times and times outside UTC's range are refused."""
+    if moment is None:
+        return None
+    problem = None
+    if moment.tzinfo is None:
+        problem = f"{name} needs a time zone, e.g. 2026-06-01T12:00:00Z."
+    else:
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            problem = f"{name} is outside the representable range once converted to UTC."
+    raise InvalidInputError(ErrorCode.INVALID_PARAMETER, problem, field=name)
+
+
 @router.get(
     "/events",
     summary="List an instance's audit events (newest first)",
@@ -49,13 +64,7 @@ async def list_events(
     page_size: PageSizeQuery = DEFAULT_PAGE_SIZE,
     cursor: CursorQuery = None,
 ) -> Page[EventOut]:
-    for name, moment in (("since", since), ("until", until)):
-        if moment is not None and moment.tzinfo is None:
-            raise InvalidInputError(
-                ErrorCode.INVALID_PARAMETER,
-                f"{name} needs a time zone, e.g. 2026-06-01T12:00:00Z.",
-                field=name,
-            )
+    since, until = _utc("since", since), _utc("until", until)
     repository = EventRepository(session)
     if not await repository.any_for(instance_id):
         await InstanceService(session, clock).get(instance_id)  # 404 for unknown instances
