@@ -214,4 +214,4 @@ class TestHealth:
         assert_problem(await client.get("/v2/x"), 404, "RouteNotFound")
         not_allowed = await client.put("/v1/instances")
         assert_problem(not_allowed, 405, "MethodNotAllowed")
-        assert set(not_allowed.headers["allow"].split(", ")) == {"GET", "POST"}
+        assert not_allowed.headers["allow"] == "GET, POST"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from mqtt_ca_registry.api.request_context import current_request_id
 from mqtt_ca_registry.db.session import is_database_unavailable
@@ -150,7 +151,27 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     )
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+def _routes(routes: Iterable[Any]) -> Iterator[Route]:
+    """Every route, through included routers (FastAPI nests them)."""
+    for route in routes:
+        if isinstance(route, Route):
+            yield route
+        nested = getattr(getattr(route, "original_router", None), "routes", None)
+        if nested is not None:
+            yield from _routes(nested)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (Starlette reports only the first route's)."""
+    methods: set[str] = set()
+    for route in _routes(request.app.router.routes):
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE and route.methods:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         return problem_response(ErrorCode.ROUTE_NOT_FOUND, "No such endpoint; see /docs.")
@@ -158,7 +179,7 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
         return problem_response(
             ErrorCode.METHOD_NOT_ALLOWED,
             "This endpoint does not take that method; see /docs.",
-            headers=dict(exc.headers or {}),  # Allow: the methods it does take (RFC 9110)
+            headers={"Allow": _allowed_methods(request)},  # RFC 9110
         )
     if exc.status_code == 413:
         return problem_response(ErrorCode.BODY_TOO_LARGE, str(exc.detail))
