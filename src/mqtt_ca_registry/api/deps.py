@@ -14,12 +14,12 @@ from mqtt_ca_registry.config import Settings
 from mqtt_ca_registry.errors import ErrorCode, UnauthorizedError
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

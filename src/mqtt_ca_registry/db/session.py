@@ -58,18 +58,24 @@ class Database:
         await self.engine.dispose()
 
 
-def get_database(request: Request) -> Database:
+def database_of(request: Request) -> Database:
     db: Database = request.app.state.database
     return db
 
 
+# Dependencies are ``async def``: FastAPI runs a plain ``def`` one on a worker thread, a hop that
+# costs more than what it does.
+async def get_database(request: Request) -> Database:
+    return database_of(request)
+
+
 async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_database(request).session() as session:
+    async with database_of(request).session() as session:
         yield session
 
 
 async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_database(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         yield session
 
 

@@ -20,8 +20,10 @@ pins the cases).
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import logging
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +58,8 @@ logger = logging.getLogger(__name__)
 # X509_V_FLAG_NO_CHECK_TIME (x509_vfy.h); pyOpenSSL's X509StoreFlags does not list it.
 _NO_CHECK_TIME = 0x200000
 LEAF_FIELD = "device_certificate"
+# OpenSSL stores kept per TrustStore: the current second, the untimed one, and a little slack.
+_STORES_KEPT = 4
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,9 @@ class TrustStore:
     """An immutable set of trust anchors (the active CAs of one instance), keyed by CA Sn.
 
     Build it once per anchor set; :meth:`verify` is then cheap and safe to call from several
-    threads at once (each call uses its own OpenSSL store, because an ``X509Store``'s
-    verification time cannot be changed once set).
+    threads at once. An ``X509Store``'s verification time cannot be changed once set and
+    OpenSSL keeps it in whole seconds, so one store is built per second of verification time
+    (a few are kept) and shared by the verifications at that second, which only read it.
     """
 
     def __init__(
@@ -117,6 +122,9 @@ class TrustStore:
         self._anchors = tuple(converted)
         self._key_by_der = MappingProxyType(key_by_der)
         self._flags = crypto.X509StoreFlags.PARTIAL_CHAIN if partial_chain else 0
+        # Verification second (None: no time checks) -> the store set to it.
+        self._stores: dict[int | None, crypto.X509Store] = {}
+        self._stores_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._anchors)
@@ -135,6 +143,14 @@ class TrustStore:
         """
         try:
             return self._verify(list(chain), _utc(now), security_level)
+        except (crypto.Error, ValueError):
+            # cryptography decoded it but OpenSSL's stricter decoder refuses it: bad input,
+            # not a failure of ours (found by tests/fuzz).
+            return _refuse(
+                RejectReason.malformed,
+                "A certificate in the chain is malformed (OpenSSL cannot decode it); reissue it.",
+                None,
+            )
         except Exception:
             logger.exception("unexpected failure while verifying a device chain")
             return _refuse(
@@ -180,6 +196,20 @@ class TrustStore:
         self, leaf: x509.Certificate, intermediates: list[x509.Certificate], now: datetime | None
     ) -> list[x509.Certificate]:
         """Run OpenSSL's verifier; ``now=None`` skips validity times. Returns the built chain."""
+        context = crypto.X509StoreContext(
+            self._store_at(now),
+            crypto.X509.from_cryptography(leaf),
+            [crypto.X509.from_cryptography(cert) for cert in intermediates],
+        )
+        return [cert.to_cryptography() for cert in context.get_verified_chain()]
+
+    def _store_at(self, now: datetime | None) -> crypto.X509Store:
+        """The anchors in an OpenSSL store set to ``now``, as ``X509Store.set_time`` sets it
+        (whole seconds since the epoch); ``None`` turns time checks off."""
+        second = None if now is None else calendar.timegm(now.timetuple())
+        store = self._stores.get(second)
+        if store is not None:
+            return store
         store = crypto.X509Store()
         for anchor in self._anchors:
             store.add_cert(anchor)
@@ -188,12 +218,11 @@ class TrustStore:
             store.set_flags(flags)
         if now is not None:
             store.set_time(now)
-        context = crypto.X509StoreContext(
-            store,
-            crypto.X509.from_cryptography(leaf),
-            [crypto.X509.from_cryptography(cert) for cert in intermediates],
-        )
-        return [cert.to_cryptography() for cert in context.get_verified_chain()]
+        with self._stores_lock:
+            while len(self._stores) >= _STORES_KEPT:
+                self._stores.pop(next(iter(self._stores)))
+            self._stores[second] = store
+        return store
 
     def _openssl_failure(
         self,
