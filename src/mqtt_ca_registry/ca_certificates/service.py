@@ -234,7 +234,7 @@ class CaCertificateService:
         await self.instances.get_for_certificates(instance_id)
         found = await self.cas.get_binding(instance_id, canonical_sn(sn, field="sn"))
         if found is None:
-            raise _ca_not_found(instance_id, sn)
+            raise ca_not_found(instance_id, sn)
         binding, certificate = found
         counts = await self.cas.device_counts([binding.id])
         return CaView(binding, certificate, counts.get(binding.id, 0))
@@ -272,7 +272,7 @@ class CaCertificateService:
         view = await self.get(instance_id, sn)
         now = self.clock.now()
         if not await self.cas.cascade_status(view.binding.id, status.value, now=now):
-            raise _ca_not_found(instance_id, sn)  # deleted by a concurrent request
+            raise ca_not_found(instance_id, sn)  # deleted by a concurrent request
         await self.session.refresh(view.binding)
         event = (
             EventType.CA_ACTIVATED if status is CaBindingStatus.ACTIVE else EventType.CA_DEACTIVATED
@@ -284,7 +284,7 @@ class CaCertificateService:
         """Delete the binding and its devices; the CA record goes with its last binding."""
         view = await self.get(instance_id, sn)
         if not await self.cas.delete_binding(view.binding.id):
-            raise _ca_not_found(instance_id, sn)  # deleted by a concurrent request
+            raise ca_not_found(instance_id, sn)  # deleted by a concurrent request
         await self.cas.delete_certificates_if_unbound([view.certificate.sn])
         await record(
             self.session, self.clock, EventType.CA_DELETED, instance_id, ca_sn=view.certificate.sn
@@ -318,10 +318,11 @@ def _already_registered(instance_id: str, sn: str) -> ConflictError:
     )
 
 
-def _ca_not_found(instance_id: str, sn: str) -> NotFoundError:
+def ca_not_found(instance_id: str, sn: str, *, field: str = "sn") -> NotFoundError:
+    """The one CaNotFound error, for CA and device operations alike."""
     return NotFoundError(
         ErrorCode.CA_NOT_FOUND,
         f"No CA certificate with serial {sn!r} is registered on instance {instance_id!r}; "
         f"list them with GET /v1/instances/{instance_id}/ca-certificates.",
-        field="sn",
+        field=field,
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mqtt_ca_registry.ca_certificates.repository import CaRepository
+from mqtt_ca_registry.ca_certificates.service import ca_not_found
 from mqtt_ca_registry.clock import Clock
 from mqtt_ca_registry.device_certificates.repository import DeviceRepository, DeviceRow
 from mqtt_ca_registry.device_certificates.schemas import DeviceDetail, DeviceOut
@@ -55,12 +56,7 @@ class DeviceService:
         sn = canonical_sn(ca_sn, field="ca_sn")
         found = await CaRepository(self.session).get_binding(instance_id, sn)
         if found is None:
-            raise NotFoundError(
-                ErrorCode.CA_NOT_FOUND,
-                f"No CA certificate with serial {ca_sn!r} is registered on instance "
-                f"{instance_id!r}.",
-                field="ca_sn",
-            )
+            raise ca_not_found(instance_id, ca_sn, field="ca_sn")
         return found[0]
 
     async def get(self, instance_id: str, ca_sn: str, device_sn: str) -> DeviceRow:
