@@ -108,6 +108,44 @@ class DeviceRepository:
             query = query.offset(offset)
         return [(r[0], r[1], r[2]) for r in (await self.session.execute(query)).all()]
 
+    async def page_at_offset(
+        self,
+        *,
+        instance_id: str | None = None,
+        binding_id: int | None = None,
+        offset: int,
+        limit: int,
+        total: int,
+    ) -> list[DeviceRow]:
+        """The page at ``offset`` (PageNo/PageSize), given the ``total`` just counted.
+
+        OFFSET has to step over every skipped row. Here it steps over the narrow (scope, id)
+        index only, from whichever end of the scope is nearer, and the wide rows are read for
+        the page alone: the deepest page then costs what the first does, and the middle one
+        half a scan of that index (bench/, item 4: PageNo 10,000 of a million devices).
+        """
+        if offset >= total or limit <= 0:
+            return []
+        scope = (
+            DeviceCertificate.binding_id == binding_id
+            if binding_id is not None
+            else DeviceCertificate.instance_id == instance_id
+        )
+        ids = select(DeviceCertificate.id).where(scope)
+        if offset + limit / 2 > total / 2:  # nearer the end: count back from it
+            take = min(limit, total - offset)
+            ids = (
+                ids.order_by(DeviceCertificate.id.desc()).limit(take).offset(total - offset - take)
+            )
+        else:
+            ids = ids.order_by(DeviceCertificate.id).limit(limit).offset(offset)
+        query = (
+            self._select()
+            .where(DeviceCertificate.id.in_(ids.scalar_subquery()))
+            .order_by(DeviceCertificate.id)
+        )
+        return [(r[0], r[1], r[2]) for r in (await self.session.execute(query)).all()]
+
     async def count(
         self,
         *,

@@ -90,6 +90,17 @@ class DeviceService:
         else:
             await InstanceService(self.session, self.clock).get_for_certificates(instance_id)
             scope_instance = instance_id
+        if offset and status is None and after_id is None:
+            # PageNo/PageSize: count first, so a deep page is read from the nearer end.
+            total = await self.devices.count(instance_id=scope_instance, binding_id=binding_id)
+            rows = await self.devices.page_at_offset(
+                instance_id=scope_instance,
+                binding_id=binding_id,
+                offset=offset,
+                limit=limit,
+                total=total,
+            )
+            return DevicePage(items=rows, total=total, has_more=offset + len(rows) < total)
         rows = await self.devices.page(
             instance_id=scope_instance,
             binding_id=binding_id,
