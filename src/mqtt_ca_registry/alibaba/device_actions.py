@@ -7,7 +7,7 @@ from typing import Any
 from mqtt_ca_registry.alibaba.context import ActionContext, millis, status_flag
 from mqtt_ca_registry.alibaba.params import Params
 from mqtt_ca_registry.device_certificates.repository import DeviceRepository, DeviceRow
-from mqtt_ca_registry.device_certificates.service import DeviceService
+from mqtt_ca_registry.device_certificates.service import DeviceService, device_detail
 from mqtt_ca_registry.models import CaBindingStatus
 
 
@@ -34,9 +34,7 @@ def _ids(params: Params) -> tuple[str, str, str]:
 
 async def get_device_certificate(ctx: ActionContext, params: Params) -> dict[str, Any]:
     instance_id, ca_sn, device_sn = _ids(params)
-    async with ctx.database.session() as session:
-        row = await DeviceService(session, ctx.clock).get(instance_id, ca_sn, device_sn)
-        pem = await DeviceRepository(session).pem(row[0].id)
+    row, pem = await device_detail(ctx.database, ctx.clock, instance_id, ca_sn, device_sn)
     return {"Data": device_data(row, pem)}
 
 

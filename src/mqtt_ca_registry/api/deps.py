@@ -30,6 +30,12 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 _bearer = HTTPBearer(auto_error=False, description="Needed when MQTT_CA_REGISTRY_API_TOKEN is set.")
 
 
+async def bearer_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    """The request's bearer credentials, parsed exactly as the dependency below gets them."""
+    credentials: HTTPAuthorizationCredentials | None = await _bearer(request)
+    return credentials
+
+
 async def require_token(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],

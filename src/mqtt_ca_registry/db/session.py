@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mqtt_ca_registry.db.engine import SQLITE_IMMEDIATE, create_engine
+from mqtt_ca_registry.db.prepared import HotPath
 
 
 def is_database_unavailable(error: BaseException) -> bool:
@@ -30,6 +31,8 @@ class Database:
         self.url = database_url
         self.engine: AsyncEngine = create_engine(database_url)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # The authenticate hot path's own connections (db/prepared.py).
+        self.hot = HotPath(database_url, self.engine.dialect)
 
     @property
     def is_sqlite(self) -> bool:
@@ -55,6 +58,7 @@ class Database:
                 raise
 
     async def dispose(self) -> None:
+        await self.hot.close()
         await self.engine.dispose()
 
 

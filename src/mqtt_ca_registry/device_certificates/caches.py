@@ -58,6 +58,7 @@ class CachedDecision:
 
 # A trust store is identified by the exact set of bindings it serves: (CA Sn, binding id) pairs.
 AnchorsKey = frozenset[tuple[str, str]]
+DecisionKey = tuple[str, str, int]
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ class AuthenticationCaches:
 
     def __init__(self, *, max_stores: int = 256, max_decisions: int = 20_000) -> None:
         self.stores: LruCache[AnchorsKey, TrustAnchors] = LruCache(max_stores)
-        self.decisions: LruCache[tuple[AnchorsKey, str, int], CachedDecision] = LruCache(
+        # (instance, SHA-256 of the input, security level) -> the anchor set it was decided
+        # against, and the decision; used only while that set is still the instance's.
+        self.decisions: LruCache[DecisionKey, tuple[AnchorsKey, CachedDecision]] = LruCache(
             max_decisions
         )

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    ColumnElement,
+    case,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mqtt_ca_registry.models import CaBinding, DeviceCertificate, DeviceCertificatePem
+from mqtt_ca_registry.models import (
+    CaBinding,
+    DeviceCertificate,
+    DeviceCertificatePem,
+)
 
 # RULES.md "CA lifecycle": a cascade after the device's own change wins, and vice versa.
 EFFECTIVE_STATUS: ColumnElement[str] = case(
@@ -19,7 +30,37 @@ EFFECTIVE_STATUS: ColumnElement[str] = case(
     else_=DeviceCertificate.status,
 )
 
-DeviceRow = tuple[DeviceCertificate, str, str]  # device, ca_sn, effective status
+DEVICE_COLUMNS = tuple(DeviceCertificate.__table__.c)
+_DEVICE_KEYS = tuple(c.key for c in DEVICE_COLUMNS)
+
+
+@dataclass(slots=True)
+class DeviceRecord:
+    """A device certificate's row as read (a plain object: no ORM identity map or tracking)."""
+
+    id: int
+    binding_id: int
+    instance_id: str
+    device_sn: str
+    device_name: str | None
+    fingerprint_sha256: str
+    subject: str
+    not_before: datetime
+    not_after: datetime
+    status: str
+    status_generation: int
+    registered_at: datetime
+    last_authenticated_at: datetime | None
+
+
+assert tuple(DeviceRecord.__dataclass_fields__) == _DEVICE_KEYS, "DeviceRecord is out of date"
+
+DeviceRow = tuple[DeviceRecord, str, str]  # device, ca_sn, effective status
+
+
+def device_row(values: Sequence[Any]) -> DeviceRow:
+    """(device, CA Sn, effective status) from the values of DEVICE_COLUMNS, ca_sn, status."""
+    return (DeviceRecord(*values[: len(_DEVICE_KEYS)]), values[-2], values[-1])
 
 
 class DeviceRepository:
@@ -27,7 +68,7 @@ class DeviceRepository:
         self.session = session
 
     def _select(self) -> Any:
-        return select(DeviceCertificate, CaBinding.ca_sn, EFFECTIVE_STATUS).join(
+        return select(*DEVICE_COLUMNS, CaBinding.ca_sn, EFFECTIVE_STATUS).join(
             CaBinding, CaBinding.id == DeviceCertificate.binding_id
         )
 
@@ -40,7 +81,7 @@ class DeviceRepository:
                 )
             )
         ).first()
-        return (row[0], row[1], row[2]) if row else None
+        return device_row(row) if row else None
 
     async def pem(self, device_id: int) -> str:
         pem = await self.session.scalar(
@@ -59,24 +100,6 @@ class DeviceRepository:
             )
         )
         return {device_id: pem for device_id, pem in rows.all()}
-
-    async def insert_if_absent(self, values: dict[str, Any], pem: str) -> int | None:
-        """Insert a device unless (binding, Sn) exists: the id, or None if another won."""
-        dialect = sqlite if self.session.get_bind().dialect.name == "sqlite" else postgresql
-        statement = (
-            dialect.insert(DeviceCertificate)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["binding_id", "device_sn"])
-            .returning(DeviceCertificate.id)
-        )
-        device_id: int | None = await self.session.scalar(statement)
-        if device_id is not None:
-            await self.session.execute(
-                dialect.insert(DeviceCertificatePem).values(
-                    device_id=device_id, certificate_pem=pem
-                )
-            )
-        return device_id
 
     def _filtered(
         self, *, instance_id: str | None, binding_id: int | None, status: str | None
@@ -106,7 +129,7 @@ class DeviceRepository:
         query = query.order_by(DeviceCertificate.id).limit(limit)
         if offset:
             query = query.offset(offset)
-        return [(r[0], r[1], r[2]) for r in (await self.session.execute(query)).all()]
+        return [device_row(r) for r in (await self.session.execute(query)).all()]
 
     async def page_at_offset(
         self,
@@ -119,12 +142,11 @@ class DeviceRepository:
     ) -> list[DeviceRow]:
         """The page at ``offset`` (PageNo/PageSize), given the ``total`` just counted.
 
-        OFFSET has to step over every skipped row. Here it steps over the narrow (scope, id)
-        index only, from whichever end of the scope is nearer, and the wide rows are read for
-        the page alone: the deepest page then costs what the first does, and the middle one
-        half a scan of that index (bench/, item 4: PageNo 10,000 of a million devices).
+        OFFSET has to step over every skipped row: it does so here on the narrow (scope, id)
+        index only, and from whichever end is nearer, so the deepest page costs what the first
+        does and the middle one half of a full scan (see bench/, item 4).
         """
-        if offset >= total or limit <= 0:
+        if offset >= total:
             return []
         scope = (
             DeviceCertificate.binding_id == binding_id
@@ -134,9 +156,8 @@ class DeviceRepository:
         ids = select(DeviceCertificate.id).where(scope)
         if offset + limit / 2 > total / 2:  # nearer the end: count back from it
             take = min(limit, total - offset)
-            ids = (
-                ids.order_by(DeviceCertificate.id.desc()).limit(take).offset(total - offset - take)
-            )
+            ids = ids.order_by(DeviceCertificate.id.desc()).limit(take)
+            ids = ids.offset(total - offset - take)
         else:
             ids = ids.order_by(DeviceCertificate.id).limit(limit).offset(offset)
         query = (
@@ -144,7 +165,7 @@ class DeviceRepository:
             .where(DeviceCertificate.id.in_(ids.scalar_subquery()))
             .order_by(DeviceCertificate.id)
         )
-        return [(r[0], r[1], r[2]) for r in (await self.session.execute(query)).all()]
+        return [device_row(r) for r in (await self.session.execute(query)).all()]
 
     async def count(
         self,
@@ -176,18 +197,6 @@ class DeviceRepository:
         assert isinstance(result, CursorResult)
         return result.rowcount == 1
 
-    async def touch(self, device_id: int, now: datetime, *, older_than: datetime) -> None:
-        """Record a successful authentication, at most once per interval (keeps connects reads)."""
-        await self.session.execute(
-            update(DeviceCertificate)
-            .where(
-                DeviceCertificate.id == device_id,
-                (DeviceCertificate.last_authenticated_at.is_(None))
-                | (DeviceCertificate.last_authenticated_at < older_than),
-            )
-            .values(last_authenticated_at=now)
-        )
-
     async def delete(self, device_id: int) -> bool:
         """False if the device is gone (deleted concurrently)."""
         result = await self.session.execute(
@@ -195,11 +204,3 @@ class DeviceRepository:
         )
         assert isinstance(result, CursorResult)
         return result.rowcount == 1
-
-    async def bindings_of(self, instance_id: str) -> Sequence[CaBinding]:
-        """Every CA binding of an instance: the trust anchors and their current status."""
-        return (
-            await self.session.scalars(
-                select(CaBinding).where(CaBinding.instance_id == instance_id).order_by(CaBinding.id)
-            )
-        ).all()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
-from mqtt_ca_registry.api.deps import ClockDep, SettingsDep
+from mqtt_ca_registry.api.deps import ClockDep
 from mqtt_ca_registry.api.pagination import (
     DEFAULT_PAGE_SIZE,
     CursorQuery,
@@ -16,7 +16,7 @@ from mqtt_ca_registry.api.pagination import (
     encode_cursor,
 )
 from mqtt_ca_registry.api.problems import problem_responses
-from mqtt_ca_registry.db.session import DatabaseDep, ReadSessionDep, WriteSessionDep
+from mqtt_ca_registry.db.session import ReadSessionDep, WriteSessionDep
 from mqtt_ca_registry.device_certificates.authentication import Authenticator, AuthOutcome
 from mqtt_ca_registry.device_certificates.schemas import (
     ChainIn,
@@ -25,7 +25,13 @@ from mqtt_ca_registry.device_certificates.schemas import (
     DeviceOut,
     Status,
 )
-from mqtt_ca_registry.device_certificates.service import DevicePage, DeviceService, device_out
+from mqtt_ca_registry.device_certificates.service import (
+    DevicePage,
+    DeviceService,
+    device_detail,
+    device_detail_out,
+    device_out,
+)
 from mqtt_ca_registry.errors import ConflictError, ErrorCode, InvalidInputError
 from mqtt_ca_registry.instances.router import InstancePath
 from mqtt_ca_registry.models import CaBindingStatus
@@ -39,16 +45,17 @@ _ERRORS = problem_responses(400, 403, 404, 409, 413, 422)
 _DEVICE = "/ca-certificates/{ca_sn}/device-certificates/{device_sn}"
 
 
-def get_authenticator(
-    request: Request, database: DatabaseDep, clock: ClockDep, settings: SettingsDep
-) -> Authenticator:
-    return Authenticator(database, clock, settings, request.app.state.auth_caches)
+async def get_authenticator(request: Request) -> Authenticator:
+    """An authenticator over the app's database, clock, settings and caches, read straight from
+    app.state: three fewer dependency resolutions on the hot path (bench/, item 1)."""
+    state = request.app.state
+    return Authenticator(state.database, state.clock, state.settings, state.auth_caches)
 
 
 AuthenticatorDep = Annotated[Authenticator, Depends(get_authenticator)]
 
 
-def _decision(outcome: AuthOutcome) -> Decision:
+def decision_of(outcome: AuthOutcome) -> Decision:
     return Decision(
         decision="accepted" if outcome.accepted else "rejected",
         reason_code=outcome.reason_code,
@@ -71,7 +78,7 @@ def _decision(outcome: AuthOutcome) -> Decision:
 async def authenticate(
     instance_id: InstancePath, body: ChainIn, authenticator: AuthenticatorDep
 ) -> Decision:
-    return _decision(await authenticator.authenticate(instance_id, body.certificate_chain))
+    return decision_of(await authenticator.authenticate(instance_id, body.certificate_chain))
 
 
 @router.post(
@@ -161,10 +168,11 @@ async def get_device_certificate(
     instance_id: InstancePath,
     ca_sn: CaSnPath,
     device_sn: DeviceSnPath,
-    session: ReadSessionDep,
-    clock: ClockDep,
+    request: Request,
 ) -> DeviceDetail:
-    return await DeviceService(session, clock).detail(instance_id, ca_sn, device_sn)
+    state = request.app.state
+    row, pem = await device_detail(state.database, state.clock, instance_id, ca_sn, device_sn)
+    return device_detail_out(row, pem)
 
 
 @router.post(_DEVICE + "/activate", summary="Activate a device certificate", responses=_ERRORS)

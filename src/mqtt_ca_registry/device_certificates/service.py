@@ -3,24 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mqtt_ca_registry.ca_certificates.repository import CaRepository
 from mqtt_ca_registry.ca_certificates.service import ca_not_found
 from mqtt_ca_registry.clock import Clock
+from mqtt_ca_registry.db.session import Database
+from mqtt_ca_registry.device_certificates.connect_repository import ConnectRepository
 from mqtt_ca_registry.device_certificates.repository import DeviceRepository, DeviceRow
 from mqtt_ca_registry.device_certificates.schemas import DeviceDetail, DeviceOut
-from mqtt_ca_registry.errors import ConflictError, ErrorCode, NotFoundError
+from mqtt_ca_registry.errors import ConflictError, DomainError, ErrorCode, NotFoundError
 from mqtt_ca_registry.events.recorder import EventType, record
-from mqtt_ca_registry.instances.service import InstanceService
+from mqtt_ca_registry.instances.service import CERTIFICATE_EDITIONS, InstanceService
 from mqtt_ca_registry.models import CaBinding, CaBindingStatus
 from mqtt_ca_registry.pki.serials import canonical_sn
 
 
 def device_out(row: DeviceRow) -> DeviceOut:
+    return DeviceOut(**_device_fields(row))
+
+
+def device_detail_out(row: DeviceRow, pem: str) -> DeviceDetail:
+    return DeviceDetail(**_device_fields(row), certificate_pem=pem)
+
+
+def _device_fields(row: DeviceRow) -> dict[str, Any]:
     device, ca_sn, status = row
-    return DeviceOut(
+    return dict(
         device_sn=device.device_sn,
         ca_sn=ca_sn,
         device_name=device.device_name,
@@ -33,6 +44,25 @@ def device_out(row: DeviceRow) -> DeviceOut:
         last_authenticated_at=device.last_authenticated_at,
         instance_id=device.instance_id,
     )
+
+
+async def device_detail(
+    database: Database, clock: Clock, instance_id: str, ca_sn: str, device_sn: str
+) -> tuple[DeviceRow, str]:
+    """One device and its PEM: a single statement when it exists (the common case, and the
+    describe call load tests make); otherwise the service's checks raise the documented error."""
+    try:
+        sns = canonical_sn(ca_sn, field="ca_sn"), canonical_sn(device_sn, field="device_sn")
+    except DomainError:
+        sns = None
+    if sns is not None:
+        found = await ConnectRepository(database.hot).detail(instance_id, *sns)
+        if found is not None and found[0] in CERTIFICATE_EDITIONS:
+            return found[1], found[2]
+    async with database.session() as session:
+        service = DeviceService(session, clock)
+        row = await service.get(instance_id, ca_sn, device_sn)
+        return row, await service.devices.pem(row[0].id)
 
 
 @dataclass(frozen=True)
