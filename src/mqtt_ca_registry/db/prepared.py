@@ -12,7 +12,8 @@ Where the statements run, per database (:class:`HotPath`, one per :class:`Databa
   a reader (``query_only``) and a writer. The event loop never runs SQLite: a call is one hop to
   that thread and back, however many statements it holds, and a wait for the database's lock
   (``busy_timeout``) blocks only that thread. In-process writers queue on the writer thread
-  instead of polling SQLite's lock against each other.
+  instead of polling SQLite's lock against each other, and the writes queued at the same time
+  commit together.
 * **PostgreSQL**: a small asyncpg pool of its own (the engine's pool pings on every checkout and
   wraps each statement in BEGIN/COMMIT: three round trips for one).
 
@@ -128,7 +129,9 @@ class SqliteThread:
         self._closing = False
 
     async def call(self, work: Callable[[SqliteSteps], T], *, transaction: bool = False) -> T:
-        """Run ``work`` on the thread; in one BEGIN IMMEDIATE ... COMMIT if ``transaction``."""
+        """Run ``work`` on the thread. With ``transaction``, it runs in a savepoint of its own
+        inside a write transaction that the writes queued beside it share (group commit), and
+        returns once that transaction has committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         with self._lock:
@@ -159,19 +162,19 @@ class SqliteThread:
                     self._connection.close()
                     self._connection = None
                 return
-            outcomes: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]]
-            outcomes = {}
-            for job in batch:
-                try:
-                    outcome = (job.future, True, self._run(job.work, job.transaction))
-                except Exception as error:  # delivered to the caller, raised there
-                    outcome = (job.future, False, error)
-                outcomes.setdefault(job.loop, []).append(outcome)
-            for loop, delivered in outcomes.items():
+            reads = [job for job in batch if not job.transaction]
+            writes = [job for job in batch if job.transaction]
+            outcomes = [self._outcome(job, self._run_read) for job in reads]
+            if writes:
+                outcomes += self._run_writes(writes)
+            by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+            for job, outcome in zip(reads + writes, outcomes, strict=True):
+                by_loop.setdefault(job.loop, []).append(outcome)
+            for loop, delivered in by_loop.items():
                 with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits
                     loop.call_soon_threadsafe(_deliver, delivered)
 
-    def _run(self, work: Callable[[SqliteSteps], T], transaction: bool) -> T:
+    def _open(self) -> sqlite3.Connection:
         connection = self._connection
         if connection is None:
             connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -179,17 +182,48 @@ class SqliteThread:
             for pragma in self._pragmas:
                 connection.execute(pragma)
             self._connection = connection
-        if not transaction:
-            return work(SqliteSteps(connection))
-        connection.execute("BEGIN IMMEDIATE")
+        return connection
+
+    @staticmethod
+    def _outcome(job: _Job, run: Callable[[_Job], Any]) -> _Outcome:
         try:
-            result = work(SqliteSteps(connection))
+            return (job.future, True, run(job))
+        except Exception as error:  # delivered to the caller, raised there
+            return (job.future, False, error)
+
+    def _run_read(self, job: _Job) -> Any:
+        return job.work(SqliteSteps(self._open()))
+
+    def _run_writes(self, jobs: list[_Job]) -> list[_Outcome]:
+        """Every queued write in one transaction (group commit), each in a savepoint of its own.
+
+        A write that fails is rolled back to its savepoint alone; the others commit. Results
+        are handed back only after COMMIT, so a caller never sees a write that did not last; if
+        BEGIN or COMMIT fails, every write of the group gets that error and none is kept.
+        """
+        try:
+            connection = self._open()
+            connection.execute("BEGIN IMMEDIATE")
+        except Exception as error:
+            return [(job.future, False, error) for job in jobs]
+        steps = SqliteSteps(connection)
+        outcomes: list[_Outcome] = []
+        try:
+            for job in jobs:
+                connection.execute("SAVEPOINT job")
+                try:
+                    outcomes.append((job.future, True, job.work(steps)))
+                except Exception as error:
+                    connection.execute("ROLLBACK TO job")
+                    outcomes.append((job.future, False, error))
+                connection.execute("RELEASE job")
             connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
-        return result
+        except Exception as error:
+            with contextlib.suppress(sqlite3.Error):
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+            return [(job.future, False, error) for job in jobs]
+        return outcomes
 
     async def close(self) -> None:
         """Finish the calls already queued, close the connection and end the thread."""
@@ -201,6 +235,9 @@ class SqliteThread:
             await asyncio.get_running_loop().run_in_executor(None, thread.join)
 
 
+_Outcome = tuple["asyncio.Future[Any]", bool, Any]  # the caller's future, ok?, value or error
+
+
 @dataclass(frozen=True)
 class _Job:
     work: Callable[[SqliteSteps], Any]
@@ -209,7 +246,7 @@ class _Job:
     loop: asyncio.AbstractEventLoop
 
 
-def _deliver(outcomes: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+def _deliver(outcomes: list[_Outcome]) -> None:
     for future, ok, value in outcomes:
         if future.done():  # the caller was cancelled
             continue
@@ -234,6 +271,11 @@ _PG_UNAVAILABLE = (
 POSTGRES_POOL_SIZE = 5
 
 
+async def _keep_session(connection: Any) -> None:
+    """Pool release without asyncpg's reset round trip (unlock advisory locks, UNLISTEN, RESET
+    ALL): the hot path's statements take no lock, listen to nothing and set nothing."""
+
+
 class PostgresPool:
     """The hot path's asyncpg pool (created on first use, on the loop that uses it)."""
 
@@ -246,7 +288,9 @@ class PostgresPool:
         loop = asyncio.get_running_loop()
         if self._pool is not None and self._loop is loop:
             return self._pool
-        pool = await asyncpg.create_pool(self._dsn, min_size=0, max_size=POSTGRES_POOL_SIZE)
+        pool = await asyncpg.create_pool(
+            self._dsn, min_size=0, max_size=POSTGRES_POOL_SIZE, reset=_keep_session
+        )
         if self._pool is not None and self._loop is loop:  # another call made one meanwhile
             await pool.close()
             return self._pool
