@@ -166,6 +166,9 @@ def _statements(dialect: Dialect) -> dict[str, Any]:
     if dialect.name == "postgresql":
         statements["register"] = _register_postgres(dialect)
     else:
+        statements["binding_state"] = select(CaBinding.status, CaBinding.cascade_generation).where(
+            CaBinding.id == bindparam("binding_id", type_=Integer())
+        )
         statements["insert_device"] = _insert_device(dialect)
         statements["insert_pem"] = insert(DeviceCertificatePem).values(
             {c.key: _bind(c) for c in DeviceCertificatePem.__table__.c}
@@ -177,6 +180,22 @@ def _statements(dialect: Dialect) -> dict[str, Any]:
 
 
 _STATEMENTS = StatementSet(_statements)
+
+
+def _registered(
+    binding: BindingState,
+    device_id: int,
+    binding_status: str,
+    generation: int,
+    *,
+    values: dict[str, Any],
+) -> DeviceRow:
+    """The row of a device just inserted with ``values``, without reading it back: its
+    effective status (EFFECTIVE_STATUS) from the binding's status and cascade generation as of
+    the inserting transaction."""
+    record = DeviceRecord(id=device_id, **values)
+    status = binding_status if record.status_generation < generation else record.status
+    return (record, binding.ca_sn, status)
 
 
 class ConnectRepository:
@@ -238,22 +257,15 @@ class ConnectRepository:
                     return None
                 steps.fetch(statements["insert_pem"], device_id=inserted[0], certificate_pem=pem)
                 steps.fetch(statements["insert_event"], **events)
-                found = steps.fetch_one(
-                    statements["device"], binding_id=binding.id, device_sn=values["device_sn"]
-                )
-                return device_row(found) if found else None
+                state = steps.fetch_one(statements["binding_state"], binding_id=binding.id)
+                assert state is not None  # the device's foreign key holds it in place
+                return _registered(binding, inserted[0], *state, values=values)
 
             return await self.hot.sqlite_writer.call(work, transaction=True)
         found = await self.hot.read_one(
             statements["register"], **values, **events, certificate_pem=pem
         )
-        if found is None:
-            return None
-        device_id, binding_status, generation = found
-        record = DeviceRecord(id=device_id, **values)
-        # EFFECTIVE_STATUS, for the row just written, with the binding as of the same snapshot.
-        status = binding_status if record.status_generation < generation else record.status
-        return (record, binding.ca_sn, status)
+        return None if found is None else _registered(binding, *found, values=values)
 
     async def touch(self, device_id: int, now: datetime, *, older_than: datetime) -> None:
         """Record a successful authentication, at most once per interval (keeps connects reads)."""
