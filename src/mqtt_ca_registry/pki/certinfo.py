@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dh, dsa, ec, ed448, ed25519, rsa, x448, x25519
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from mqtt_ca_registry.errors import CertificateError, ErrorCode
-from mqtt_ca_registry.pki.pem import to_pem
+from mqtt_ca_registry.pki.pem import der_to_pem
 from mqtt_ca_registry.pki.serials import sn_of
 
 #: NIST names for the curves users know by them; other curves keep OpenSSL's SECG name.
@@ -91,6 +92,15 @@ def describe(cert: x509.Certificate, *, field: str) -> CertificateInfo:
     ``CERTIFICATE_MALFORMED`` when a name cannot be decoded (cryptography parses lazily, so a
     broken field only shows up here).
     """
+    return describe_encoded(cert, cert.public_bytes(Encoding.DER), field=field)
+
+
+def describe_encoded(cert: x509.Certificate, der: bytes, *, field: str) -> CertificateInfo:
+    """:func:`describe` for a caller that already holds ``der``, ``cert``'s DER encoding.
+
+    The fingerprint and the PEM text are made from ``der`` rather than from two more encodings
+    of the certificate; the result is the same.
+    """
     sn = sn_of(cert, field=field)
     try:
         subject = cert.subject.rfc4514_string()
@@ -106,7 +116,8 @@ def describe(cert: x509.Certificate, *, field: str) -> CertificateInfo:
     facts = key_facts(cert)
     return CertificateInfo(
         sn=sn,
-        fingerprint_sha256=cert.fingerprint(hashes.SHA256()).hex(),
+        # What cert.fingerprint(SHA256()) hashes: the certificate's DER encoding.
+        fingerprint_sha256=hashlib.sha256(der).hexdigest(),
         subject=subject,
         issuer=issuer,
         common_name=cn,
@@ -115,5 +126,5 @@ def describe(cert: x509.Certificate, *, field: str) -> CertificateInfo:
         curve=facts.curve,
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
-        pem=to_pem(cert),
+        pem=der_to_pem(der),
     )

@@ -20,13 +20,12 @@ pins the cases).
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 from cryptography import x509
@@ -34,7 +33,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from OpenSSL import crypto
 
 from mqtt_ca_registry.errors import CertificateError
-from mqtt_ca_registry.pki.certinfo import CertificateInfo, describe
+from mqtt_ca_registry.pki.certinfo import CertificateInfo, describe_encoded
 from mqtt_ca_registry.pki.chain_policy import (
     Problem,
     leaf_problem,
@@ -57,6 +56,8 @@ logger = logging.getLogger(__name__)
 
 # X509_V_FLAG_NO_CHECK_TIME (x509_vfy.h); pyOpenSSL's X509StoreFlags does not list it.
 _NO_CHECK_TIME = 0x200000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
 LEAF_FIELD = "device_certificate"
 # OpenSSL stores kept per TrustStore: the current second, the untimed one, and a little slack.
 _STORES_KEPT = 4
@@ -114,13 +115,21 @@ class TrustStore:
         """
         converted: list[crypto.X509] = []
         key_by_der: dict[bytes, str] = {}
+        cert_by_der: dict[bytes, x509.Certificate] = {}
         for key, cert in anchors:
             der = cert.public_bytes(Encoding.DER)
             if der not in key_by_der:  # the same certificate twice: the first key wins
                 key_by_der[der] = key
-                converted.append(crypto.X509.from_cryptography(cert))
+                cert_by_der[der] = cert
+                converted.append(_openssl_x509(der))
         self._anchors = tuple(converted)
         self._key_by_der = MappingProxyType(key_by_der)
+        # The anchors as given: verified chains end in these objects, so what cryptography
+        # decodes of an anchor (extensions, key, names) is decoded once, not per verification.
+        self._cert_by_der = MappingProxyType(cert_by_der)
+        # Anchor subjects for acceptance messages, printed on first use (at most one per anchor;
+        # two threads racing both store the same text).
+        self._subject_by_der: dict[bytes, str] = {}
         self._flags = crypto.X509StoreFlags.PARTIAL_CHAIN if partial_chain else 0
         # Verification second (None: no time checks) -> the store set to it.
         self._stores: dict[int | None, crypto.X509Store] = {}
@@ -167,46 +176,70 @@ class TrustStore:
                 "intermediate CA certificates.",
                 None,
             )
-        leaf, intermediates = chain[0], chain[1:]
-        leaf_info, leaf_error = _describe_leaf(leaf)
+        sent = _SentChain(chain)
+        leaf = sent.leaf
+        leaf_info, leaf_error = _describe_leaf(leaf, sent.leaf_der)
         need = min_bits(level)
         if need and key_security_bits(leaf) < need:
             return _refuse(*weak_key_problem(leaf, 0, level, need, is_anchor=False), leaf_info)
         try:
-            verified = self._openssl_chain(leaf, intermediates, now)
+            verified, verified_ders = self._openssl_chain(sent, now)
         except crypto.X509StoreContextError as exc:
-            return _refuse(*self._openssl_failure(exc, leaf, intermediates, level), leaf_info)
+            return _refuse(*self._openssl_failure(exc, sent, level), leaf_info)
         problem = policy_problem(verified, level)
         if problem is not None:
             return _refuse(*problem, leaf_info)
         if leaf_error is not None or leaf_info is None:
             message = leaf_error.message if leaf_error else "The device certificate is unreadable."
             return _refuse(RejectReason.malformed, message, None)
-        anchor = verified[-1]
-        anchor_key = self._key_by_der.get(anchor.public_bytes(Encoding.DER))
+        anchor_der = verified_ders[-1]
         return ChainDecision(
             True,
             None,
-            f"Accepted: '{leaf_info.subject}' chains to the registered CA '{subject_of(anchor)}'.",
-            anchor_key,
+            f"Accepted: '{leaf_info.subject}' chains to the registered CA "
+            f"'{self._anchor_subject(verified[-1], anchor_der)}'.",
+            self._key_by_der.get(anchor_der),
             leaf_info,
         )
 
+    def _anchor_subject(self, anchor: x509.Certificate, der: bytes) -> str:
+        """``subject_of(anchor)``, remembered for the store's own anchors."""
+        subject = self._subject_by_der.get(der)
+        if subject is None:
+            subject = subject_of(anchor)
+            if der in self._key_by_der:
+                self._subject_by_der[der] = subject
+        return subject
+
     def _openssl_chain(
-        self, leaf: x509.Certificate, intermediates: list[x509.Certificate], now: datetime | None
-    ) -> list[x509.Certificate]:
-        """Run OpenSSL's verifier; ``now=None`` skips validity times. Returns the built chain."""
+        self, sent: _SentChain, now: datetime | None
+    ) -> tuple[list[x509.Certificate], list[bytes]]:
+        """Run OpenSSL's verifier; ``now=None`` skips validity times. Returns the built chain
+        and the DER encoding of each of its certificates."""
         context = crypto.X509StoreContext(
             self._store_at(now),
-            crypto.X509.from_cryptography(leaf),
-            [crypto.X509.from_cryptography(cert) for cert in intermediates],
+            _openssl_x509(sent.leaf_der),
+            [_openssl_x509(der) for der in sent.intermediate_ders],
         )
-        return [cert.to_cryptography() for cert in context.get_verified_chain()]
+        built = context.get_verified_chain()
+        # OpenSSL's chain starts with the certificate it was asked to verify, our leaf; the
+        # others are sent intermediates or anchors, found by their encoding (what OpenSSL
+        # writes out is what it read, which is what cryptography wrote).
+        certs, ders = [sent.leaf], [sent.leaf_der]
+        for cert in built[1:]:
+            der = crypto.dump_certificate(crypto.FILETYPE_ASN1, cert)
+            known = self._cert_by_der.get(der)
+            if known is None:
+                known = sent.intermediate(der)
+            certs.append(known if known is not None else x509.load_der_x509_certificate(der))
+            ders.append(der)
+        return certs, ders
 
     def _store_at(self, now: datetime | None) -> crypto.X509Store:
         """The anchors in an OpenSSL store set to ``now``, as ``X509Store.set_time`` sets it
         (whole seconds since the epoch); ``None`` turns time checks off."""
-        second = None if now is None else calendar.timegm(now.timetuple())
+        # Whole seconds, floored as calendar.timegm(now.timetuple()) would, in integers.
+        second = None if now is None else (now - _EPOCH) // _SECOND
         store = self._stores.get(second)
         if store is not None:
             return store
@@ -225,20 +258,17 @@ class TrustStore:
         return store
 
     def _openssl_failure(
-        self,
-        exc: crypto.X509StoreContextError,
-        leaf: x509.Certificate,
-        intermediates: list[x509.Certificate],
-        level: int,
+        self, exc: crypto.X509StoreContextError, sent: _SentChain, level: int
     ) -> Problem:
         code, depth, text = int(exc.errors[0]), int(exc.errors[1]), str(exc.errors[2])
         failing = exc.certificate.to_cryptography()
         phase = phase_of(code)
+        leaf = sent.leaf
         earlier: Problem | None = None
         if code in TIME_ERRORS:
             # OpenSSL checks purpose and levels before times: rebuild the chain to look.
             try:
-                untimed = self._openssl_chain(leaf, intermediates, None)
+                untimed, _ders = self._openssl_chain(sent, None)
                 earlier = policy_problem(untimed, level)
             except crypto.X509StoreContextError:
                 earlier = leaf_problem(leaf, level, late=True)
@@ -252,10 +282,45 @@ class TrustStore:
         return openssl_rejection(code, text, failing, depth, is_anchor=is_anchor)
 
 
+class _SentChain:
+    """The chain as sent (leaf first), each certificate's DER encoded once, when first needed.
+
+    The encoding is what ``X509.from_cryptography`` would hand OpenSSL; the leaf's also gives
+    its fingerprint and PEM text.
+    """
+
+    __slots__ = ("_ders", "_sent", "leaf", "leaf_der")
+
+    def __init__(self, chain: list[x509.Certificate]) -> None:
+        self.leaf = chain[0]
+        self.leaf_der = self.leaf.public_bytes(Encoding.DER)
+        self._sent = chain[1:]
+        self._ders: list[bytes] | None = None
+
+    @property
+    def intermediate_ders(self) -> list[bytes]:
+        """The intermediates' DER, in the order sent, repeats included."""
+        if self._ders is None:
+            self._ders = [cert.public_bytes(Encoding.DER) for cert in self._sent]
+        return self._ders
+
+    def intermediate(self, der: bytes) -> x509.Certificate | None:
+        """The sent intermediate encoded as ``der``, if any."""
+        for sent_der, cert in zip(self.intermediate_ders, self._sent, strict=True):
+            if sent_der == der:
+                return cert
+        return None
+
+
+def _openssl_x509(der: bytes) -> crypto.X509:
+    """OpenSSL's copy of a certificate, as ``X509.from_cryptography`` makes it from ``der``."""
+    return crypto.load_certificate(crypto.FILETYPE_ASN1, der)
+
+
 def _describe_leaf(
-    leaf: x509.Certificate,
+    leaf: x509.Certificate, der: bytes
 ) -> tuple[CertificateInfo | None, CertificateError | None]:
     try:
-        return describe(leaf, field=LEAF_FIELD), None
+        return describe_encoded(leaf, der, field=LEAF_FIELD), None
     except CertificateError as exc:
         return None, exc

@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from mqtt_ca_registry.errors import CertificateError, ErrorCode
+from mqtt_ca_registry.pki.der import serial_sign
 from mqtt_ca_registry.pki.serials import serial_not_positive
 
 _EXPECTED = "expected a PEM certificate (-----BEGIN CERTIFICATE-----) or base64 DER"
@@ -29,7 +30,6 @@ _PRIVATE_KEY = re.compile(
 _CERT_ARMOUR = re.compile(r"-----(BEGIN|END) (?:X509 )?CERTIFICATE-----")
 _ANY_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
-_WHITESPACE = re.compile(r"\s+")
 
 
 def _error(code: ErrorCode, field: str, message: str) -> CertificateError:
@@ -124,6 +124,17 @@ def to_pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
+def der_to_pem(der: bytes) -> str:
+    """The PEM text :func:`to_pem` gives for the certificate whose DER encoding is ``der``.
+
+    For a caller that already holds the DER: cryptography's PEM output re-encodes the whole
+    certificate again.
+    """
+    encoded = base64.b64encode(der).decode("ascii")
+    lines = [encoded[i : i + 64] for i in range(0, len(encoded), 64)]
+    return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+
+
 def _malformed(field: str, detail: str, *, what: str | None = None) -> CertificateError:
     return _error(ErrorCode.CERTIFICATE_MALFORMED, field, f"{what or field} {detail}; {_EXPECTED}.")
 
@@ -167,7 +178,8 @@ def _pem_bodies(text: str, *, field: str) -> list[str]:
 
 
 def _decode_base64(body: str, *, field: str, what: str) -> bytes:
-    compact = _WHITESPACE.sub("", body)
+    # str.split() drops exactly the characters a regex \s matches, several times faster.
+    compact = "".join(body.split())
     if not compact or not _BASE64.fullmatch(compact):
         raise _malformed(field, "is not valid PEM or base64", what=what)
     try:
@@ -192,7 +204,7 @@ def _parse(piece: str, *, field: str, position: int, total: int, bare: bool) -> 
     where = field if total == 1 else f"{field} (certificate {position + 1} of {total})"
     der = _decode_base64(piece, field=field, what=where)
     # cryptography warns about (and will one day refuse) non-positive serials; decide first.
-    if _serial_sign(der) in (-1, 0):
+    if serial_sign(der) in (-1, 0):
         raise serial_not_positive(field, None, what=where)
     try:
         return x509.load_der_x509_certificate(der)
@@ -200,41 +212,3 @@ def _parse(piece: str, *, field: str, position: int, total: int, bare: bool) -> 
         if bare and _is_der_private_key(der):
             raise _private_key_error(field) from None
         raise _malformed(field, "is not a parseable X.509 certificate", what=where) from None
-
-
-def _read_header(der: bytes, pos: int) -> tuple[int, int, int] | None:
-    """Read one DER tag and length at ``pos``: (tag, content start, content end), or None."""
-    if pos + 2 > len(der):
-        return None
-    tag, first = der[pos], der[pos + 1]
-    pos += 2
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        if count == 0 or count > 4 or pos + count > len(der):
-            return None
-        length = int.from_bytes(der[pos : pos + count], "big")
-        pos += count
-    if pos + length > len(der):
-        return None
-    return tag, pos, pos + length
-
-
-def _serial_sign(der: bytes) -> int | None:
-    """Sign of the serial (-1, 0, 1) read straight from the DER; None if the layout is odd."""
-    outer = _read_header(der, 0)
-    if outer is None or outer[0] != 0x30:
-        return None
-    tbs = _read_header(der, outer[1])
-    if tbs is None or tbs[0] != 0x30:
-        return None
-    item = _read_header(der, tbs[1])
-    if item is not None and item[0] == 0xA0:  # explicit [0] version, absent in v1 certificates
-        item = _read_header(der, item[2])
-    if item is None or item[0] != 0x02 or item[2] == item[1]:
-        return None
-    content = der[item[1] : item[2]]
-    if content[0] & 0x80:
-        return -1
-    return 0 if not any(content) else 1

@@ -42,9 +42,9 @@ class UndecodableExtensions(Exception):
 
 def _netscape_cert_type(extensions: x509.Extensions) -> int | None:
     """First octet of the Netscape cert type BIT STRING, or None when the extension is absent."""
-    try:
-        raw = extensions.get_extension_for_oid(NETSCAPE_CERT_TYPE).value
-    except x509.ExtensionNotFound:
+    # get_extension_for_oid's own search, minus the exception it raises when absent (usual).
+    raw = next((ext.value for ext in extensions if ext.oid == NETSCAPE_CERT_TYPE), None)
+    if raw is None:
         return None
     data = raw.value if isinstance(raw, x509.UnrecognizedExtension) else b""
     # DER BIT STRING: tag 0x03, one length octet (the value is tiny), unused-bits octet, bits.
@@ -61,10 +61,12 @@ def _extensions(cert: x509.Certificate) -> x509.Extensions:
 
 
 def _get(extensions: x509.Extensions, kind: type[x509.ExtensionType]) -> x509.ExtensionType | None:
-    try:
-        return extensions.get_extension_for_class(kind).value
-    except x509.ExtensionNotFound:
-        return None
+    # get_extension_for_class's own search, minus the exception it raises when absent: a
+    # device certificate often has none of the extensions asked for.
+    for extension in extensions:
+        if isinstance(extension.value, kind):
+            return extension.value
+    return None
 
 
 def ca_kind(cert: x509.Certificate) -> int:
