@@ -70,6 +70,7 @@ class BenchDatabase:
     @classmethod
     def create(cls, kind: str, workdir: Path) -> BenchDatabase:
         if kind == "sqlite":
+            workdir.mkdir(parents=True, exist_ok=True)
             path = workdir / "bench.db"
             return cls(kind, f"sqlite:///{path}", path.name, path)
         name = f"mqttcar_bench_{uuid.uuid4().hex[:10]}"

@@ -122,17 +122,18 @@ class Authenticator:
     async def _view(self, instance_id: str, decision: ChainDecision | None) -> ConnectView:
         """One read: the instance, its bindings, and the device the decision names (if any)."""
         leaf = decision.leaf if decision is not None else None
-        view = await ConnectRepository(self.database.hot).view(
-            instance_id,
-            decision.anchor_key if decision is not None else None,
-            leaf.sn if leaf is not None else None,
-        )
-        if view is None or view.edition not in CERTIFICATE_EDITIONS:
-            # Rare: let the instance service raise its documented error.
+        while True:
+            view = await ConnectRepository(self.database.hot).view(
+                instance_id,
+                decision.anchor_key if decision is not None else None,
+                leaf.sn if leaf is not None else None,
+            )
+            if view is not None and view.edition in CERTIFICATE_EDITIONS:
+                return view
+            # Rare: let the instance service raise its documented error. If it finds nothing
+            # to object to, the instance was created between the two reads: read again.
             async with self.database.session() as session:
                 await InstanceService(session, self.clock).get_for_certificates(instance_id)
-            raise RuntimeError(f"instance {instance_id!r} changed during a connect")
-        return view
 
     async def _decide(
         self, anchors_key: AnchorsKey, chain_text: str, now: datetime
