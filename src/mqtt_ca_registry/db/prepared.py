@@ -126,6 +126,7 @@ class SqliteThread:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
+        self._flushing: set[asyncio.AbstractEventLoop] = set()
         self._closing = False
 
     async def call(self, work: Callable[[SqliteSteps], T], *, transaction: bool = False) -> T:
@@ -141,7 +142,11 @@ class SqliteThread:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            if loop not in self._flushing:
+                # Wake the thread once per turn of the event loop, not once per call: the
+                # calls queued in this turn then go to the thread as one batch.
+                self._flushing.add(loop)
+                loop.call_soon(self._flush, loop)
         try:
             result: T = await future
         except sqlite3.IntegrityError as error:
@@ -149,6 +154,11 @@ class SqliteThread:
         except sqlite3.Error as error:  # locked past busy_timeout, I/O error, file gone
             raise OperationalError(None, None, error) from error
         return result
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            self._flushing.discard(loop)
+            self._wake.notify()
 
     def _serve(self) -> None:
         while True:
