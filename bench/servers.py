@@ -133,6 +133,20 @@ class Server:
                     pids.append(int(entry.name))
         return pids
 
+    def worker_cpu_seconds(self) -> dict[int, float]:
+        """CPU time used so far (user + system) by each process that serves requests: the
+        workers, or the server process itself when it has none."""
+        pids = self.pids()
+        serving = pids[1:] or pids
+        used = {}
+        for pid in serving:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return used
+
     def peak_rss_mb(self) -> dict[int, float]:
         """VmHWM (peak resident set) of each process of this server, in MiB."""
         peaks = {}
