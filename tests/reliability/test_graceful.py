@@ -32,8 +32,14 @@ def test_database_outage_gives_503_and_recovers(
     proxy.start()
     proxied = scratch_database_url.replace(f":{target.port}/", f":{proxy.port}/")
     server = live_server.start(proxied)
+    # The connect call runs on the hot path's own asyncpg pool (db/prepared.py): the instance
+    # is read before the chain is parsed, so a chain that is not a certificate still needs the
+    # database (422 when it answers).
+    connect = "/v1/instances/mqtt-cn-local/authenticate"
+    garbage = {"certificate_chain": "not a certificate"}
     with httpx.Client(base_url=server.base_url, trust_env=False, timeout=30) as client:
         assert client.get("/v1/instances").status_code == 200
+        assert client.post(connect, json=garbage).status_code == 422
         proxy.cut()
         try:
             response = client.get("/v1/instances")
@@ -45,10 +51,15 @@ def test_database_outage_gives_503_and_recovers(
             assert client.get("/healthz").status_code == 200  # alive, just not ready
             alibaba = client.get("/", params={"Action": "ListInstances"})
             assert alibaba.status_code < 500 or alibaba.status_code == 503
+            for _ in range(3):  # the pooled connection breaks, then new ones are refused
+                response = client.post(connect, json=garbage)
+                assert response.status_code == 503, response.text
+                assert response.json()["code"] == "DatabaseUnavailable"
         finally:
             proxy.restore()
         _wait_for(lambda: client.get("/readyz").status_code == 200)
         assert client.get("/v1/instances").status_code == 200
+        _wait_for(lambda: client.post(connect, json=garbage).status_code == 422)
 
 
 def test_sigterm_drains_in_flight_requests(
