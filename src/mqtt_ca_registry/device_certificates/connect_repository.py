@@ -2,10 +2,10 @@
 
 Statements are built with SQLAlchemy Core, compiled once per dialect and run on the database's
 hot path (:mod:`mqtt_ca_registry.db.prepared`). A known device's connect is one statement; a
-first connect is one write transaction, in one hop to SQLite's writer thread (BEGIN IMMEDIATE,
-three inserts, the row read back, COMMIT), and one statement on PostgreSQL, where every
-statement is a network round trip (device, PEM and audit event inserted by data-modifying CTEs,
-atomically).
+first connect is one write transaction, in one hop to SQLite's writer thread (three inserts and
+the binding's status, in a savepoint of a transaction shared with the writes queued beside it),
+and one statement on PostgreSQL, where every statement is a network round trip (device, PEM
+and audit event inserted by data-modifying CTEs, atomically).
 """
 
 from __future__ import annotations
@@ -86,8 +86,7 @@ def _view() -> Any:
             ),
         )
         .where(Instance.instance_id == bindparam("instance_id", type_=String()))
-        .order_by(CaBinding.id)
-    )
+    )  # no ORDER BY: the bindings are used as a set (and a sort is a step per connect)
 
 
 def _detail() -> Any:

@@ -7,22 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    case,
-    delete,
-    func,
-    select,
-    update,
-)
+from sqlalchemy import ColumnElement, case, delete, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mqtt_ca_registry.models import (
-    CaBinding,
-    DeviceCertificate,
-    DeviceCertificatePem,
-)
+from mqtt_ca_registry.models import CaBinding, DeviceCertificate, DeviceCertificatePem
 
 # RULES.md "CA lifecycle": a cascade after the device's own change wins, and vice versa.
 EFFECTIVE_STATUS: ColumnElement[str] = case(
@@ -52,8 +41,6 @@ class DeviceRecord:
     registered_at: datetime
     last_authenticated_at: datetime | None
 
-
-assert tuple(DeviceRecord.__dataclass_fields__) == _DEVICE_KEYS, "DeviceRecord is out of date"
 
 DeviceRow = tuple[DeviceRecord, str, str]  # device, ca_sn, effective status
 
