@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import socket
 import time
@@ -10,6 +11,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from mqtt_ca_registry.app import create_app
+from mqtt_ca_registry.config import Settings
+from mqtt_ca_registry.db.migrations import upgrade
+from mqtt_ca_registry.db.session import Database
+from tests.conftest import drop_postgres_database
 from tests.support.servers import LiveServerFactory
 from tests.support.tcp_proxy import TcpProxy
 
@@ -88,3 +94,33 @@ def test_sigterm_drains_in_flight_requests(
     assert response.startswith(b"HTTP/1.1 201"), response[:200]
     # uvicorn re-raises SIGTERM after its graceful shutdown, so the exit is by that signal.
     assert server.process.wait(timeout=20) in (0, -signal.SIGTERM)
+
+
+@pytest.mark.parametrize("scratch_database_url", ["postgresql"], indirect=True)
+async def test_a_dropped_database_is_unavailable_not_an_internal_error(
+    scratch_database_url: str,
+) -> None:
+    """The database is dropped under a running app: every call answers 503, not 500."""
+    await asyncio.to_thread(upgrade, scratch_database_url)  # Alembic runs its own event loop
+    database = Database(scratch_database_url)
+    app = create_app(
+        Settings(database_url=scratch_database_url, seed_default_instance=False),
+        database=database,
+    )
+    transport = httpx.ASGITransport(app=app)
+    connect = "/v1/instances/any-instance/authenticate"
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as c:
+            assert (await c.get("/v1/instances")).status_code == 200
+            assert (await c.post(connect, json={"certificate_chain": "x"})).status_code == 404
+            await database.dispose()  # let DROP DATABASE go through without forcing our pool
+            name = urlsplit(scratch_database_url).path.lstrip("/")
+            await asyncio.to_thread(drop_postgres_database, name)
+            for response in (
+                await c.get("/v1/instances"),
+                await c.post(connect, json={"certificate_chain": "x"}),
+            ):
+                assert response.status_code == 503, response.text
+            assert (await c.get("/readyz")).status_code == 503
+    finally:
+        await database.dispose()

@@ -267,7 +267,7 @@ def _deliver(outcomes: list[_Outcome]) -> None:
 
 
 # asyncpg's errors that mean "the database cannot serve us now": 503, not a bug of ours.
-_PG_UNAVAILABLE = (
+POSTGRES_UNAVAILABLE = (
     _pg.PostgresConnectionError,  # class 08: connection exceptions
     _pg.InterfaceError,  # the connection is closed or broken
     _pg.OperatorInterventionError,  # class 57: shutting down, cannot connect now
@@ -316,7 +316,7 @@ class PostgresPool:
                 raw = await connection.fetch(statement.sql, *statement.arguments(values))
         except _pg.IntegrityConstraintViolationError as error:
             raise IntegrityError(None, None, error) from error
-        except _PG_UNAVAILABLE as error:
+        except POSTGRES_UNAVAILABLE as error:
             raise OperationalError(None, None, error) from error
         return [statement.row(r) for r in raw]
 

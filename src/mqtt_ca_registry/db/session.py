@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mqtt_ca_registry.db.engine import SQLITE_IMMEDIATE, create_engine
-from mqtt_ca_registry.db.prepared import HotPath
+from mqtt_ca_registry.db.prepared import POSTGRES_UNAVAILABLE, HotPath
 
 
 def is_database_unavailable(error: BaseException) -> bool:
@@ -20,7 +20,18 @@ def is_database_unavailable(error: BaseException) -> bool:
     if isinstance(error, OperationalError):
         return True
     if isinstance(error, DBAPIError):
-        return bool(error.connection_invalidated) or isinstance(error.orig, OSError)
+        if error.connection_invalidated:
+            return True
+        # The driver's own error, as SQLAlchemy's asyncpg adapter chains it (e.g. the database
+        # was dropped: InvalidCatalogNameError arrives as a plain DBAPIError).
+        cause: BaseException | None = error.orig
+        for _ in range(3):
+            if cause is None:
+                break
+            if isinstance(cause, POSTGRES_UNAVAILABLE):
+                return True
+            cause = cause.__cause__
+        return False
     return isinstance(error, OSError | TimeoutError)
 
 
