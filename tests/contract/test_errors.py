@@ -221,3 +221,18 @@ async def test_missing_or_invalid_parameters(sdk: Sdk, instance: str) -> None:
     for method, request, named in cases:
         error = await sdk_error(sdk.call(method, request))
         assert_client_error(error, "ParameterFieldCheckFailed", 400, named)
+
+
+async def test_messages_name_the_sdk_parameters_not_the_rest_fields(
+    sdk: Sdk, instance: str
+) -> None:
+    ca = await register_ca(sdk, instance)
+    for ids, named, rest in (
+        (device_ids(instance, "not-hex", UNKNOWN_SN), "CaSn", "ca_sn"),
+        (device_ids(instance, ca.sn, "not-hex"), "DeviceSn", "device_sn"),
+    ):
+        error = await sdk_error(
+            sdk.call("get_device_certificate", mqtt.GetDeviceCertificateRequest(**ids))
+        )
+        assert_client_error(error, "ParameterFieldCheckFailed", 400, named)
+        assert rest not in str(error.message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from fastapi.responses import JSONResponse
@@ -77,6 +78,23 @@ DOCUMENTED_MESSAGES: dict[str, str] = {
     "InternalError": "An error occurred while processing your request. Try again later.",
     "InvalidAction.NotFound": "Specified api is not found, please check your url and method.",
 }
+
+
+# The services' messages name fields as the REST API does; an SDK caller knows them by the
+# action's parameter names. Only the unambiguous snake_case names are rewritten.
+SDK_PARAMETERS = {
+    "instance_id": "MqttInstanceId",
+    "ca_sn": "CaSn",
+    "device_sn": "DeviceSn",
+    "ca_certificate": "CaContent",
+    "verification_certificate": "VerificationContent",
+}
+_REST_FIELD = re.compile(r"\b(" + "|".join(SDK_PARAMETERS) + r")\b")
+
+
+def sdk_field_names(message: str) -> str:
+    """``message`` with REST field names replaced by the SDK's parameter names."""
+    return _REST_FIELD.sub(lambda match: SDK_PARAMETERS[match.group(1)], message)
 
 
 def error_response(
