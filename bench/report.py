@@ -36,7 +36,12 @@ class Table:
         rate = sum(r.rate for r in runs) / len(runs)
         p50 = max(r.p50_ms for r in runs)
         p99 = max(r.p99_ms for r in runs)
-        self._add(item, figure, f"{rate:,.0f}/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms)")
+        client = max(r.client_cpu for r in runs)
+        self._add(
+            item,
+            figure,
+            f"{rate:,.0f}/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms; wrk {client:.0%} of a core)",
+        )
 
     def rate(self, item: int, figure: str, rate: Rate) -> None:
         self._add(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +41,9 @@ class Load:
     p50_ms: float
     p99_ms: float
     exhausted: bool
+    # wrk's own CPU time over the run's wall time: near 1.0 (per thread) would mean the load
+    # generator, not the server, set the pace.
+    client_cpu: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -73,7 +78,12 @@ def run(
     args += [base_url, "--", str(requests_file), expect, str(threads)]
     if once:
         args.append("once")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
     done = subprocess.run(args, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     line = next((x for x in done.stdout.splitlines() if x.startswith("WRKJSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no figures:\n{done.stdout}\n{done.stderr}")
@@ -88,4 +98,5 @@ def run(
         p50_ms=figures["p50_us"] / 1000,
         p99_ms=figures["p99_us"] / 1000,
         exhausted=bool(figures["exhausted"]),
+        client_cpu=cpu / wall if wall else 0.0,
     )
