@@ -97,11 +97,6 @@ class DeviceService:
             raise _device_not_found(instance_id, binding.ca_sn, device_sn)
         return row
 
-    async def detail(self, instance_id: str, ca_sn: str, device_sn: str) -> DeviceDetail:
-        row = await self.get(instance_id, ca_sn, device_sn)
-        pem = await self.devices.pem(row[0].id)
-        return DeviceDetail(**device_out(row).model_dump(), certificate_pem=pem)
-
     async def list(
         self,
         instance_id: str,
