@@ -1,4 +1,4 @@
-"""The seed's OpenSSL commands, run exactly as written (ca-certificate-management.txt).
+"""The product documentation's OpenSSL commands ("CA certificate management"), run as written.
 
 Reusable by any test that needs real OpenSSL-made CA and verification certificates::
 

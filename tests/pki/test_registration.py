@@ -1,4 +1,4 @@
-"""Registration checks 3-8 (RULES.md "Registering a CA"), in order, each with its own code."""
+"""Registration checks 3-8 (docs/rules.md "Registering a CA"), in order, each with its own code."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Alibaba wire form of every error, from one table (ALIBABA_OPENAPI.md sections 6 and 10)."""
+"""The Alibaba wire form of every error, from one table (docs/alibaba-api.md, "Error codes")."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Pure: the front end builds a :class:`SignedRequest` and calls :meth:`RequestVerifier.verify` with
 an explicit ``now``. Never verify against the raw query string: the sync SDK (``urlencode``) and
 the async SDK (yarl keeps ``/ * : ,`` literal) encode it differently, so decoded pairs are
-re-encoded canonically (ALIBABA_OPENAPI.md, section 4). The async SDK also adds an unsigned
+re-encoded canonically (docs/alibaba-api.md, "Signatures"). The async SDK also adds an unsigned
 ``Content-Type: application/octet-stream`` even on GET, so unsigned ordinary headers are fine.
 """
 
@@ -38,7 +38,7 @@ _RPC_REQUIRED = (
 
 
 class SignatureErrorCode(StrEnum):
-    """Alibaba's codes for authentication failures (spec sections 6 and 10)."""
+    """Alibaba's codes for authentication failures (docs/alibaba-api.md, "Error codes")."""
 
     MISSING_SIGNATURE = "MissingSignature"
     INCOMPLETE_SIGNATURE = "IncompleteSignature"  # malformed, or ACS3 signature mismatch

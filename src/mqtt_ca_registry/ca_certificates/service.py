@@ -1,4 +1,4 @@
-"""CA registry rules (RULES.md "Registering a CA" and "CA lifecycle"), shared by every front end."""
+"""CA registry rules (docs/rules.md "Registering a CA", "CA lifecycle"), for every front end."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ class CaCertificateService:
     async def register(
         self, instance_id: str, *, name: str, ca_certificate: str, verification_certificate: str
     ) -> CaView:
-        """The ten checks of RULES.md in order, then one transaction: code, CA, binding."""
+        """The ten checks of docs/rules.md in order, then one transaction: code, CA, binding."""
         await self.instances.get_for_certificates(instance_id)  # 1
         _check_name(name)  # 2 (the PEM limits are checked with their content in pki)
         now = self.clock.now()

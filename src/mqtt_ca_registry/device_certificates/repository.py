@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mqtt_ca_registry.models import CaBinding, DeviceCertificate, DeviceCertificatePem
 
-# RULES.md "CA lifecycle": a cascade after the device's own change wins, and vice versa.
+# docs/rules.md "CA lifecycle": a cascade after the device's own change wins, and vice versa.
 EFFECTIVE_STATUS: ColumnElement[str] = case(
     (DeviceCertificate.status_generation < CaBinding.cascade_generation, CaBinding.status),
     else_=DeviceCertificate.status,

@@ -1,4 +1,4 @@
-"""Device lifecycle and queries (RULES.md "Device certificates and authentication" 6)."""
+"""Device lifecycle and queries (docs/rules.md "Device lifecycle")."""
 
 from __future__ import annotations
 

@@ -87,7 +87,7 @@ class InstanceService:
         return instance
 
     async def get_for_certificates(self, instance_id: str) -> Instance:
-        """The instance, if certificates can be managed on it (RULES.md: Platinum only)."""
+        """The instance, if certificates can be managed on it (docs/rules.md: Platinum only)."""
         instance = await self.get(instance_id)
         if instance.edition not in CERTIFICATE_EDITIONS:
             raise ForbiddenError(

@@ -33,7 +33,7 @@ class CaBinding(Base):
     name: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
     # Bumped by every activate/deactivate cascade. A device whose status_generation is older
-    # takes this binding's status; see RULES.md "CA lifecycle". O(1) whatever the device count.
+    # takes this binding's status; see docs/rules.md "CA lifecycle". O(1) whatever the device count.
     cascade_generation: Mapped[int] = mapped_column(Integer, default=0)
     verification_certificate_pem: Mapped[str] = mapped_column(Text)
     registration_code: Mapped[str] = mapped_column(String(64))

@@ -1,4 +1,4 @@
-"""Registering a CA: the certificate checks of RULES.md "Registering a CA", step 2, items 3-8.
+"""Registering a CA: the certificate checks 3-8 of docs/rules.md "Registering a CA".
 
 Items 1-2 (instance, ``CaName``) and 9-10 (registration code, serial uniqueness) need the
 database and live in the service. The checks run in the documented order and stop at the first
@@ -188,7 +188,7 @@ def _check_issued_by(verification: x509.Certificate, ca: x509.Certificate) -> No
             ErrorCode.CERTIFICATE_MALFORMED,
             VERIFICATION_FIELD,
             "The verification certificate's issuer name cannot be decoded; create it again with "
-            "the seed's `openssl x509 -req ... -CA CA.crt -CAkey CA.key` command.",
+            "the product documentation's `openssl x509 -req ... -CA CA.crt -CAkey CA.key` command.",
         ) from None
     if mismatch:
         raise _fail(
