@@ -21,6 +21,7 @@ from tests.support.servers import console_script
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERIGNORE = ROOT / ".dockerignore"
 CONSOLE_SCRIPT = "mqtt-ca-registry"
 DATABASE_URL_VARIABLE = "MQTT_CA_REGISTRY_DATABASE_URL"
@@ -103,10 +104,74 @@ def read_dockerfile(path: Path = DOCKERFILE) -> list[Stage]:
     return stages
 
 
-def read_compose(path: Path = COMPOSE_FILE) -> dict[str, Any]:
+def read_env_file(path: Path = ENV_EXAMPLE) -> dict[str, str]:
+    """``KEY=value`` lines of an env file as compose reads .env (comments and blanks skipped)."""
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        assert sep, f"{path.name}: not KEY=value: {line}"
+        values[key.strip()] = value.strip()
+    return values
+
+
+class MissingVariable(Exception):
+    """A ``${VAR:?message}`` whose variable is unset or empty: compose refuses to start."""
+
+
+_VARIABLE = re.compile(r"\$(?:\$|\{(?P<braced>[^}]*)\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))")
+
+
+def interpolate(text: str, env: dict[str, str]) -> str:
+    """Compose's variable substitution: $VAR, ${VAR}, ${VAR:-default}, ${VAR-default},
+    ${VAR:?error}, ${VAR?error} and $$ for a literal dollar."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        if match.group("bare"):
+            return env.get(match.group("bare"), "")
+        expression = match.group("braced")
+        operator = re.search(r":?[-?]", expression)
+        if operator is None:
+            return env.get(expression, "")
+        name, op, argument = (
+            expression[: operator.start()],
+            operator.group(0),
+            expression[operator.end() :],
+        )
+        value = env.get(name)
+        unset = value is None or (op.startswith(":") and value == "")
+        if op.endswith("?") and unset:
+            raise MissingVariable(f"{name}: {argument}")
+        return argument if unset else str(value)
+
+    return _VARIABLE.sub(replace, text)
+
+
+def _interpolated(value: Any, env: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return interpolate(value, env)
+    if isinstance(value, list):
+        return [_interpolated(v, env) for v in value]
+    if isinstance(value, dict):
+        return {k: _interpolated(v, env) for k, v in value.items()}
+    return value
+
+
+def read_compose(
+    path: Path = COMPOSE_FILE, env: dict[str, str] | None = None, *, raw: bool = False
+) -> dict[str, Any]:
+    """docker-compose.yml as compose sees it after `cp .env.example .env` (or with ``env``);
+    ``raw`` leaves the ${...} expressions as written."""
     data = yaml.safe_load(path.read_text())
     assert isinstance(data, dict), "docker-compose.yml is not a mapping"
-    return data
+    if raw:
+        return data
+    interpolated: dict[str, Any] = _interpolated(data, read_env_file() if env is None else env)
+    return interpolated
 
 
 def on_loopback(argv: list[str], port: int | None = None) -> list[str]:

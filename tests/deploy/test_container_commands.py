@@ -113,7 +113,10 @@ class TestComposeStack:
             ready = client.get("/readyz")
             assert ready.status_code == 200, ready.text
             assert ready.json()["revision"] == head_revision()
-            instances = client.get("/v1/instances")
+            # The stack runs with the token of .env.example: without it, /v1 is closed.
+            assert client.get("/v1/instances").status_code == 401
+            token = api_env["MQTT_CA_REGISTRY_API_TOKEN"]
+            instances = client.get("/v1/instances", headers={"Authorization": f"Bearer {token}"})
             assert instances.status_code == 200, instances.text
             # Seeded by the first migrate only: the second one and `serve` found nothing to do.
             assert [i["instance_id"] for i in instances.json()["items"]] == ["mqtt-cn-local"]

@@ -6,6 +6,7 @@ What the containers actually run is proved in test_container_commands.py.
 from __future__ import annotations
 
 import fnmatch
+import re
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -15,16 +16,22 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from mqtt_ca_registry.alibaba.signing import parse_access_keys
+from mqtt_ca_registry.config import LOCAL_ACCESS_KEY_ID
 from tests.deploy.container_files import (
     CONSOLE_SCRIPT,
     CONTAINER_PORT,
     DATABASE_URL_VARIABLE,
     DOCKERFILE,
     DOCKERIGNORE,
+    ENV_EXAMPLE,
     ROOT,
+    MissingVariable,
     Stage,
+    interpolate,
     read_compose,
     read_dockerfile,
+    read_env_file,
 )
 
 HADOLINT = Path(sys.executable).parent / "hadolint"
@@ -166,7 +173,8 @@ class TestCompose:
         api = services["api"]
         assert _condition(api, "db") == "service_healthy"
         assert _condition(api, "migrate") == "service_completed_successfully"
-        assert f"{CONTAINER_PORT}:{CONTAINER_PORT}" in api["ports"]
+        # Published on the loopback interface only, never on every interface of the host.
+        assert api["ports"] == [f"127.0.0.1:{CONTAINER_PORT}:{CONTAINER_PORT}"]
         assert f"127.0.0.1:{CONTAINER_PORT}/readyz" in " ".join(api["healthcheck"]["test"])
 
     @pytest.mark.parametrize("service", ["migrate", "api"])
@@ -181,3 +189,39 @@ class TestCompose:
         # Both sides interpolate the same ${POSTGRES_PASSWORD...} expression (or trust auth).
         assert url.password == db_env.get("POSTGRES_PASSWORD")
         assert url.path == f"/{db_env['POSTGRES_DB']}"
+
+
+class TestCredentials:
+    """compose takes its credentials from .env, which .env.example shows how to write."""
+
+    def test_the_stack_refuses_to_start_without_them(self) -> None:
+        with pytest.raises(MissingVariable, match=r"POSTGRES_PASSWORD|MQTT_CA_REGISTRY_"):
+            read_compose(env={})
+        raw = read_compose(raw=True)["x-registry"]["environment"]
+        for name in ("MQTT_CA_REGISTRY_ACCESS_KEYS", "MQTT_CA_REGISTRY_API_TOKEN"):
+            assert raw[name].startswith(f"${{{name}:?"), f"{name} must have no default"
+
+    def test_env_example_sets_a_private_key_pair_and_a_token(self) -> None:
+        example = read_env_file(ENV_EXAMPLE)
+        keys = parse_access_keys(example["MQTT_CA_REGISTRY_ACCESS_KEYS"])
+        assert keys and LOCAL_ACCESS_KEY_ID not in keys, "not the public emulator pair"
+        assert example["MQTT_CA_REGISTRY_API_TOKEN"]
+        api = read_compose()["services"]["api"]["environment"]
+        assert api["MQTT_CA_REGISTRY_API_TOKEN"] == example["MQTT_CA_REGISTRY_API_TOKEN"]
+
+    def test_env_example_sets_every_variable_compose_requires(self) -> None:
+        required = set(re.findall(r"\$\{(\w+):?\?", (ROOT / "docker-compose.yml").read_text()))
+        assert required, "expected ${VAR:?...} expressions in docker-compose.yml"
+        assert required <= set(read_env_file(ENV_EXAMPLE))
+
+    def test_env_files_stay_out_of_git_and_the_image(self) -> None:
+        assert ".env" in (ROOT / ".gitignore").read_text().split()
+        assert ".env" in DOCKERIGNORE.read_text().split()
+
+    def test_interpolation_follows_compose(self) -> None:
+        env = {"SET": "x", "EMPTY": ""}
+        assert interpolate("a${SET}b$SET$$", env) == "axbx$"
+        assert interpolate("${EMPTY:-d} ${EMPTY-d} ${UNSET-d}", env) == "d  d"
+        with pytest.raises(MissingVariable):
+            interpolate("${EMPTY:?needed}", env)
+        assert interpolate("${EMPTY?needed}", env) == ""
