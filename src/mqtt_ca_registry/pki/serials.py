@@ -14,7 +14,8 @@ from cryptography import x509
 
 from mqtt_ca_registry.errors import CertificateError, ErrorCode, InvalidInputError
 
-#: The product documentation: "The serial number of a CA certificate cannot exceed 128 bytes in size."
+#: The product documentation: "The serial number of a CA certificate cannot exceed 128 bytes
+#: in size."
 MAX_SN_BYTES = 128
 
 _HEX = re.compile(r"[0-9a-fA-F]+")
