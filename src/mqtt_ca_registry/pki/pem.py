@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -87,6 +88,24 @@ def load_certificates(
     (``CHAIN_TOO_LONG``, counted before parsing so a flood costs nothing), then parsing
     (``CERTIFICATE_MALFORMED``, or ``SERIAL_NOT_POSITIVE`` for a zero or negative serial).
     """
+    chain = decode_chain(text, field=field, max_bytes=max_bytes, max_count=max_count)
+    return parse_chain(chain, field=field)
+
+
+@dataclass(frozen=True)
+class EncodedChain:
+    """The DER encodings of the certificates a text holds, not parsed yet."""
+
+    ders: tuple[bytes, ...]
+    bare: bool  # one bare base64 DER rather than PEM (a DER private key has no label to spot)
+
+
+def decode_chain(text: str, *, field: str, max_bytes: int, max_count: int) -> EncodedChain:
+    """The checks of :func:`load_certificates` that need no X.509 parsing, and the DER bytes.
+
+    A caller that has seen these exact bytes before (a cache keyed on them) can skip the
+    parsing; :func:`parse_chain` finishes the job, with the errors load_certificates raises.
+    """
     check_text_limits(text, field=field, max_bytes=max_bytes)
     check_no_private_key(text, field=field)
     pieces, bare = _split(text, field=field)
@@ -98,9 +117,27 @@ def load_certificates(
             "Send the certificate first, then only the intermediate CAs needed to reach a "
             "registered CA.",
         )
+    ders: list[bytes] = []
+    for position, piece in enumerate(pieces):
+        where = _where(field, position, len(pieces))
+        try:
+            der = _decode(piece, field=field, where=where)
+        except CertificateError:
+            # Certificates are reported in order: an earlier one that does not parse first.
+            parse_chain(EncodedChain(tuple(ders), bare), field=field, total=len(pieces))
+            raise
+        ders.append(der)
+    return EncodedChain(tuple(ders), bare)
+
+
+def parse_chain(
+    chain: EncodedChain, *, field: str, total: int | None = None
+) -> list[x509.Certificate]:
+    """Parse what :func:`decode_chain` returned (``CERTIFICATE_MALFORMED`` if one does not)."""
+    total = total or len(chain.ders)
     return [
-        _parse(piece, field=field, position=i, total=len(pieces), bare=bare)
-        for i, piece in enumerate(pieces)
+        _parse(der, field=field, where=_where(field, position, total), bare=chain.bare)
+        for position, der in enumerate(chain.ders)
     ]
 
 
@@ -116,7 +153,8 @@ def load_single_certificate(text: str, *, field: str, max_bytes: int) -> x509.Ce
             f"{field} holds {len(pieces)} certificates; send exactly one "
             "(a single -----BEGIN CERTIFICATE----- block).",
         )
-    return _parse(pieces[0], field=field, position=0, total=1, bare=bare)
+    where = _where(field, 0, 1)
+    return _parse(_decode(pieces[0], field=field, where=where), field=field, where=where, bare=bare)
 
 
 def to_pem(cert: x509.Certificate) -> str:
@@ -200,12 +238,19 @@ def _is_der_private_key(der: bytes) -> bool:
     return True
 
 
-def _parse(piece: str, *, field: str, position: int, total: int, bare: bool) -> x509.Certificate:
-    where = field if total == 1 else f"{field} (certificate {position + 1} of {total})"
+def _where(field: str, position: int, total: int) -> str:
+    return field if total == 1 else f"{field} (certificate {position + 1} of {total})"
+
+
+def _decode(piece: str, *, field: str, where: str) -> bytes:
     der = _decode_base64(piece, field=field, what=where)
     # cryptography warns about (and will one day refuse) non-positive serials; decide first.
     if serial_sign(der) in (-1, 0):
         raise serial_not_positive(field, None, what=where)
+    return der
+
+
+def _parse(der: bytes, *, field: str, where: str, bare: bool) -> x509.Certificate:
     try:
         return x509.load_der_x509_certificate(der)
     except Exception:
