@@ -5,21 +5,20 @@ This is the hot path, shaped by bench/ (see the README's performance section):
 * A known device's connect is one SQL statement (:class:`ConnectRepository`: the instance, its
   CA bindings with their status, and the device with its effective status), compiled once and
   run on the driver connection, and no write unless ``last_authenticated_at`` is a minute old.
-* The chain decision for a given input is cached per process (keyed by the instance, the
-  input's SHA-256 and the security level, and valid only for the exact set of bindings it was
-  made against and inside the chain's validity window), so a known device is neither parsed
-  nor verified again. Status is never cached: it comes from the database on every call.
+* The chain decision for a given chain is cached per process (keyed by the instance, the
+  digest of the chain's DER encodings and the security level, and valid only for the exact set
+  of CA certificates it was made against and inside the chain's validity window), so a known
+  device is neither parsed nor verified again. Status is never cached: it comes from the
+  database on every call, and the device record is always the one under the decision's CA.
 * A first connect is one short write transaction: device, PEM and audit event.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from cryptography import x509
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from mqtt_ca_registry.api.request_context import current_actor, current_request_id
@@ -27,10 +26,13 @@ from mqtt_ca_registry.clock import Clock
 from mqtt_ca_registry.config import Settings
 from mqtt_ca_registry.db.session import Database
 from mqtt_ca_registry.device_certificates.caches import (
+    STORE_BYTES_PER_DER_BYTE,
     AnchorsKey,
     AuthenticationCaches,
     CachedDecision,
+    DecisionKey,
     TrustAnchors,
+    chain_digest,
 )
 from mqtt_ca_registry.device_certificates.connect_repository import (
     BindingState,
@@ -38,12 +40,13 @@ from mqtt_ca_registry.device_certificates.connect_repository import (
     ConnectView,
 )
 from mqtt_ca_registry.device_certificates.repository import DeviceRow
+from mqtt_ca_registry.errors import CertificateError
 from mqtt_ca_registry.events.recorder import EventType, record
 from mqtt_ca_registry.instances.service import CERTIFICATE_EDITIONS, InstanceService
-from mqtt_ca_registry.models import CaBindingStatus, CaCertificate
+from mqtt_ca_registry.models import CaBindingStatus
 from mqtt_ca_registry.pki.certinfo import CertificateInfo
 from mqtt_ca_registry.pki.chain import ChainDecision, RejectReason, TrustStore
-from mqtt_ca_registry.pki.pem import load_certificates
+from mqtt_ca_registry.pki.pem import EncodedChain, decode_chain, der_to_pem, parse_chain
 
 TOUCH_INTERVAL = timedelta(minutes=1)
 
@@ -87,45 +90,63 @@ class Authenticator:
     async def _decide_and_register(
         self, instance_id: str, chain_text: str, now: datetime, record_connect: bool
     ) -> AuthOutcome:
-        digest = hashlib.sha256(chain_text.encode("utf-8", "surrogatepass")).hexdigest()
-        cache_key = (instance_id, digest, self.settings.security_level)
+        try:
+            chain = decode_chain(
+                chain_text,
+                field="certificate_chain",
+                max_bytes=self.settings.max_pem_bytes * self.settings.max_chain_length,
+                max_count=self.settings.max_chain_length,
+            )
+        except CertificateError:
+            await self._view(instance_id, None)  # an unknown instance is reported first
+            raise
+        cache_key = (instance_id, chain_digest(chain.ders), self.settings.security_level)
         cached = self.caches.decisions.get(cache_key)
-        hint = cached[1].decision if cached is not None and cached[1].usable_at(now) else None
+        hint = cached[1] if cached is not None and cached[1].usable_at(now) else None
         view = await self._view(instance_id, hint)
-        anchors_key: AnchorsKey = frozenset((b.ca_sn, str(b.id)) for b in view.bindings)
+        anchors_key: AnchorsKey = frozenset((b.ca_sn, b.ca_fingerprint) for b in view.bindings)
         if hint is not None and cached is not None and cached[0] == anchors_key:
-            decision = hint
+            decision = hint.decision
         else:  # not seen, expired, or the instance's CAs changed since: decide afresh
-            decision, cacheable = await self._decide(anchors_key, chain_text, now)
-            if cacheable is not None:
-                self.caches.decisions.put(cache_key, (anchors_key, cacheable))
+            decision = await self._decide(instance_id, anchors_key, cache_key, chain, now)
         if not decision.ok:
             return _rejected(
                 decision.reason or RejectReason.other, decision.message, None, leaf=decision.leaf
             )
-        binding = next(b for b in view.bindings if b.ca_sn == decision.anchor_key)
+        assert decision.leaf is not None
+        leaf = replace(decision.leaf, pem=der_to_pem(chain.ders[0]))
+        binding = next((b for b in view.bindings if b.ca_fingerprint == decision.anchor_key), None)
+        if binding is None:  # the anchor's CA was deleted or replaced between two reads
+            return _rejected(
+                RejectReason.unknown_issuer,
+                "The CA this chain leads to was deleted or replaced while this device "
+                "connected; connect again.",
+                None,
+                leaf=leaf,
+            )
         if binding.status != CaBindingStatus.ACTIVE:
             return _rejected(
                 RejectReason.ca_inactive,
                 f"The CA {binding.ca_sn} that issued this chain is deregistered (inactive) on "
                 f"instance {instance_id!r}; activate it to let its devices connect.",
                 binding.ca_sn,
-                leaf=decision.leaf,
+                leaf=leaf,
             )
-        assert decision.leaf is not None
-        if view.device is not None:
-            return await self._known(view.device, decision.leaf, now, record_connect)
+        # The device read with the view is the one under the CA the hint named; it is this
+        # decision's device only if the decision names the same CA (the CAs may have changed).
+        if view.device is not None and view.device[1] == binding.ca_sn:
+            return await self._known(view.device, leaf, now, record_connect)
         # Not seen in the read (or not looked for: a decision just made). Register it; if it
         # was there after all, _first_connect decides it as known.
-        return await self._first_connect(binding, decision.leaf, now, record_connect)
+        return await self._first_connect(binding, leaf, now, record_connect)
 
-    async def _view(self, instance_id: str, decision: ChainDecision | None) -> ConnectView:
-        """One read: the instance, its bindings, and the device the decision names (if any)."""
-        leaf = decision.leaf if decision is not None else None
+    async def _view(self, instance_id: str, hint: CachedDecision | None) -> ConnectView:
+        """One read: the instance, its bindings, and the device the hint names (if any)."""
+        leaf = hint.decision.leaf if hint is not None else None
         while True:
             view = await ConnectRepository(self.database.hot).view(
                 instance_id,
-                decision.anchor_key if decision is not None else None,
+                hint.anchor_sn if hint is not None else None,
                 leaf.sn if leaf is not None else None,
             )
             if view is not None and view.edition in CERTIFICATE_EDITIONS:
@@ -136,35 +157,42 @@ class Authenticator:
                 await InstanceService(session, self.clock).get_for_certificates(instance_id)
 
     async def _decide(
-        self, anchors_key: AnchorsKey, chain_text: str, now: datetime
-    ) -> tuple[ChainDecision, CachedDecision | None]:
-        """Parse and verify the chain; an accepted decision comes with its cache entry."""
-        chain = load_certificates(
-            chain_text,
-            field="certificate_chain",
-            max_bytes=self.settings.max_pem_bytes * self.settings.max_chain_length,
-            max_count=self.settings.max_chain_length,
+        self,
+        instance_id: str,
+        anchors_key: AnchorsKey,
+        cache_key: DecisionKey,
+        chain: EncodedChain,
+        now: datetime,
+    ) -> ChainDecision:
+        """Parse and verify the chain against the instance's CAs; cache an acceptance."""
+        certificates = parse_chain(chain, field="certificate_chain")
+        anchors = self.caches.stores.get(anchors_key) or await self._trust_anchors(instance_id)
+        decision = anchors.store.verify(
+            certificates, now=now, security_level=self.settings.security_level
         )
-        anchors = await self._trust_anchors(anchors_key)
-        decision = anchors.store.verify(chain, now=now, security_level=self.settings.security_level)
-        return decision, _cacheable(decision, chain, anchors) if decision.ok else None
+        if decision.ok and decision.anchor_key is not None:
+            anchor_sn, anchor = anchors.certificates[decision.anchor_key]
+            entry = CachedDecision.of(decision, anchor_sn, [*certificates, anchor])
+            self.caches.decisions.put(cache_key, (anchors.key, entry), entry.size)
+        return decision
 
-    async def _trust_anchors(self, key: AnchorsKey) -> TrustAnchors:
-        cached = self.caches.stores.get(key)
-        if cached is not None:
-            return cached
-        sns = [sn for sn, _ in key]
-        async with self.database.session() as session:
-            rows = (
-                await session.scalars(select(CaCertificate).where(CaCertificate.sn.in_(sns)))
-            ).all()
+    async def _trust_anchors(self, instance_id: str) -> TrustAnchors:
+        """A store of the instance's CA certificates, keyed in it by their fingerprints.
+
+        Keyed by what this read found, not by what the view found before it: a store (and a
+        decision cached with it) is used only while the instance's CAs are exactly these.
+        """
+        rows = await ConnectRepository(self.database.hot).anchors(instance_id)
+        key: AnchorsKey = frozenset((sn, fingerprint) for sn, fingerprint, _ in rows)
         certificates = {
-            row.sn: x509.load_pem_x509_certificate(row.certificate_pem.encode()) for row in rows
+            fingerprint: (sn, x509.load_pem_x509_certificate(pem.encode()))
+            for sn, fingerprint, pem in rows
         }
         # A registered CA is a trust anchor even when it is an intermediate (not self-signed).
-        store = TrustStore(list(certificates.items()), partial_chain=True)
-        anchors = TrustAnchors(store, certificates)
-        self.caches.stores.put(key, anchors)
+        store = TrustStore([(f, c) for f, (_, c) in certificates.items()], partial_chain=True)
+        size = sum(len(pem) for _, _, pem in rows) * STORE_BYTES_PER_DER_BYTE
+        anchors = TrustAnchors(key, store, certificates, size)
+        self.caches.stores.put(key, anchors, anchors.size)
         return anchors
 
     async def _record_rejection(self, instance_id: str, outcome: AuthOutcome) -> None:
@@ -291,18 +319,3 @@ def _rejected(
     leaf: CertificateInfo | None = None,
 ) -> AuthOutcome:
     return AuthOutcome(False, reason.value, message, False, row, ca_sn, leaf)
-
-
-def _cacheable(
-    decision: ChainDecision, chain: list[x509.Certificate], anchors: TrustAnchors
-) -> CachedDecision:
-    # The decision holds while every certificate of the verified path, anchor included, is valid.
-    path = [*chain]
-    anchor = anchors.certificates.get(decision.anchor_key or "")
-    if anchor is not None:
-        path.append(anchor)
-    return CachedDecision(
-        decision=decision,
-        valid_from=max(c.not_valid_before_utc for c in path),
-        valid_until=min(c.not_valid_after_utc for c in path),
-    )

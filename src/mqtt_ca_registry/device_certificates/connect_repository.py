@@ -29,6 +29,7 @@ from mqtt_ca_registry.device_certificates.repository import (
 )
 from mqtt_ca_registry.models import (
     CaBinding,
+    CaCertificate,
     DeviceCertificate,
     DeviceCertificatePem,
     Event,
@@ -47,6 +48,7 @@ class BindingState:
     id: int
     instance_id: str
     ca_sn: str
+    ca_fingerprint: str  # SHA-256 of the CA certificate: names it, whatever its row ids
     status: str
     cascade_generation: int
 
@@ -70,6 +72,7 @@ def _view() -> Any:
             Instance.edition,
             CaBinding.id,
             CaBinding.ca_sn,
+            CaCertificate.fingerprint_sha256,
             CaBinding.status,
             CaBinding.cascade_generation,
             *DEVICE_COLUMNS,
@@ -77,6 +80,7 @@ def _view() -> Any:
         )
         .select_from(Instance)
         .outerjoin(CaBinding, CaBinding.instance_id == Instance.instance_id)
+        .outerjoin(CaCertificate, CaCertificate.sn == CaBinding.ca_sn)
         .outerjoin(
             DeviceCertificate,
             and_(
@@ -144,6 +148,11 @@ def _register_postgres(dialect: Dialect) -> Any:
 def _statements(dialect: Dialect) -> dict[str, Any]:
     statements = {
         "view": _view(),
+        "anchors": select(
+            CaCertificate.sn, CaCertificate.fingerprint_sha256, CaCertificate.certificate_pem
+        )
+        .join(CaBinding, CaBinding.ca_sn == CaCertificate.sn)
+        .where(CaBinding.instance_id == bindparam("instance_id", type_=String())),
         "detail": _detail(),
         "device": select(*DEVICE_COLUMNS, CaBinding.ca_sn, EFFECTIVE_STATUS)
         .join(CaBinding, CaBinding.id == DeviceCertificate.binding_id)
@@ -214,11 +223,18 @@ class ConnectRepository:
         if not rows:
             return None
         bindings = tuple(
-            BindingState(r[1], instance_id, r[2], r[3], r[4]) for r in rows if r[1] is not None
+            BindingState(r[1], instance_id, r[2], r[3], r[4], r[5])
+            for r in rows
+            if r[1] is not None
         )
-        found = next((r for r in rows if r[5] is not None), None)
-        device = device_row((*found[5:-1], found[2], found[-1])) if found else None
+        found = next((r for r in rows if r[6] is not None), None)
+        device = device_row((*found[6:-1], found[2], found[-1])) if found else None
         return ConnectView(rows[0][0], bindings, device)
+
+    async def anchors(self, instance_id: str) -> list[tuple[str, str, str]]:
+        """(Sn, fingerprint, PEM) of every CA certificate bound to the instance."""
+        rows = await self.hot.read(self.statements["anchors"], instance_id=instance_id)
+        return [(sn, fingerprint, pem) for sn, fingerprint, pem in rows]
 
     async def detail(
         self, instance_id: str, ca_sn: str, device_sn: str
