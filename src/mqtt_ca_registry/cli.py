@@ -6,11 +6,12 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+from mqtt_ca_registry.kit import cli as kit_cli
 
-from mqtt_ca_registry.config import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET, Settings
-from mqtt_ca_registry.logging_setup import configure_logging
+if TYPE_CHECKING:
+    from mqtt_ca_registry.config import Settings
 
 logger = logging.getLogger("mqtt_ca_registry.cli")
 
@@ -26,10 +27,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     sub.add_parser("migrate", help="upgrade the database to the latest schema and exit")
+    kit_cli.add_subcommands(sub)  # kit, ca register, check: they set a `func` of their own
     return parser
 
 
 def _load_settings() -> Settings:
+    # Imported here: the kit's client-side commands start without pydantic-settings.
+    from pydantic import ValidationError
+
+    from mqtt_ca_registry.config import Settings
+
     try:
         return Settings()
     except ValidationError as exc:
@@ -41,6 +48,12 @@ def _load_settings() -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if hasattr(args, "func"):  # client-side commands: no settings, no database
+        code: int = args.func(args)
+        return code
+    from mqtt_ca_registry.config import LOCAL_ACCESS_KEY_ID, LOCAL_ACCESS_KEY_SECRET
+    from mqtt_ca_registry.logging_setup import configure_logging
+
     settings = _load_settings()
     configure_logging(settings.log_level)
 
