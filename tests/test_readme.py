@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -52,12 +53,17 @@ def test_register_and_authenticate_commands_run_as_written(
     ).replace("http://127.0.0.1:8000", server.base_url)
     work = tmp_path / "work"
     work.mkdir()
+    # The kit's commands find this server by $MQTT_CA_REGISTRY_URL, the script on $PATH.
+    kit_env = {
+        "MQTT_CA_REGISTRY_URL": server.base_url,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
         cwd=work,
         capture_output=True,
         text=True,
-        env=clean_environment(),
+        env=clean_environment(kit_env),
         input="",
         timeout=120,
         check=False,
@@ -65,6 +71,8 @@ def test_register_and_authenticate_commands_run_as_written(
     assert result.returncode == 0, result.stderr
     assert '"status":"active"' in result.stdout  # the CA registered
     assert '"reason_code":"auto_registered"' in result.stdout  # and the device was accepted
+    assert "registered CA " in result.stdout and ": active" in result.stdout  # the kit's path
+    assert "accepted [auto_registered] device-0001 " in result.stdout
 
 
 def test_sdk_example_runs_as_written(live_server: LiveServerFactory, tmp_path: Path) -> None:
