@@ -87,7 +87,7 @@ def test_ca_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
     before = (tmp_path / "CA.crt").read_text()
     refused = kit("kit", "ca", "--algorithm", "ec", cwd=tmp_path)
     assert refused.returncode == 2
-    assert "already exists" in refused.stderr and "--force" in refused.stderr
+    assert "already exist" in refused.stderr and "--force" in refused.stderr
     assert (tmp_path / "CA.crt").read_text() == before
 
     ok(kit("kit", "ca", "--algorithm", "ec", "--force", cwd=tmp_path))

@@ -157,7 +157,7 @@ def test_existing_devices_are_not_overwritten_unless_forced(ca_dir: Path) -> Non
     ok(kit(*DEVICES, "--count", "2", "--algorithm", "ec", "-q", cwd=ca_dir))
     before = (ca_dir / "devices" / "device-1.crt").read_text()
     refused = kit(*DEVICES, "--count", "2", "--algorithm", "ec", cwd=ca_dir)
-    assert refused.returncode == 2 and "already exists" in refused.stderr
+    assert refused.returncode == 2 and "already exist" in refused.stderr
     assert (ca_dir / "devices" / "device-1.crt").read_text() == before
     ok(kit(*DEVICES, "--count", "2", "--algorithm", "ec", "--force", "-q", cwd=ca_dir))
     assert (ca_dir / "devices" / "device-1.crt").read_text() != before
@@ -285,3 +285,16 @@ def test_interrupt_leaves_only_complete_pairs(ca_dir: Path, target: str) -> None
     newest = max(certs)
     openssl("verify", "-CAfile", ca_dir / "CA.crt", out / f"{newest}.crt")
     openssl("pkey", "-in", out / f"{newest}.key", "-check", "-noout")
+
+
+def test_validity_beyond_2049_is_encoded_as_openssl_expects(ca_dir: Path) -> None:
+    # RFC 5280: UTCTime through 2049, GeneralizedTime from 2050 (the v1 encoder writes both).
+    ok(kit(*DEVICES, "--count", "1", "--algorithm", "ec", "--days", "12000", "-q", cwd=ca_dir))
+    device = ca_dir / "devices" / "device-1.crt"
+    end = openssl("x509", "-in", device, "-noout", "-enddate").strip()
+    assert int(end.split()[-2]) >= 2050
+    openssl("verify", "-CAfile", ca_dir / "CA.crt", device)
+    der = subprocess.run(
+        ["openssl", "asn1parse", "-in", str(device)], capture_output=True, text=True, check=True
+    ).stdout
+    assert "UTCTIME" in der and "GENERALIZEDTIME" in der

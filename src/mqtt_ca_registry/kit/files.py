@@ -101,9 +101,13 @@ def refuse_existing(paths: Iterable[Path], force: bool) -> None:
     if force:
         return
     existing = [p for p in paths if p.exists()]
+    if len(existing) == 1:
+        raise KitError(f"{existing[0]} already exists; pass --force to overwrite")
     if existing:
-        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-        raise KitError(f"{existing[0]} already exists{more}; pass --force to overwrite")
+        named = f"{existing[0]} and {existing[1]}"
+        if len(existing) > 2:
+            named = f"{existing[0]}, {existing[1]} and {len(existing) - 2:,} more files"
+        raise KitError(f"{named} already exist; pass --force to overwrite")
 
 
 def ensure_directory(path: Path) -> None:

@@ -65,10 +65,11 @@ class FleetOptions:
 
 @dataclass
 class FleetResult:
-    devices: list[dict[str, Any]] = field(default_factory=list)
+    devices: list[tuple[int, str]] = field(default_factory=list)  # (index, serial), written
     interrupted: bool = False
     error: str | None = None
     seconds: float = 0.0
+    workers: int = 0
 
 
 class WorkerError(Exception):
@@ -112,10 +113,10 @@ def _issue(index: int, issuer: Issuer, options: FleetOptions) -> tuple[str, dict
     return ("0" * (len(digits) % 2)) + digits, contents
 
 
-def _issue_batch(indices: range) -> list[dict[str, Any]]:
-    """Make and write (under temporary names) the devices ``indices``; return their records."""
+def _issue_batch(indices: range) -> list[tuple[int, str]]:
+    """Make and write (under temporary names) the devices ``indices``: (index, serial) each."""
     issuer, options, token = _state["issuer"], _state["options"], _state["token"]
-    records = []
+    records: list[tuple[int, str]] = []
     written: list[Path] = []
     try:
         for index in indices:
@@ -125,9 +126,7 @@ def _issue_batch(indices: range) -> list[dict[str, Any]]:
                 temp = temporary_name(options.out / name, token)
                 write_new(temp, contents[kind], KEY_MODE if kind == "key" else CERT_MODE)
                 written.append(temp)
-            records.append(
-                {"index": index, "serial": serial, "cn": options.cn(index), "files": names}
-            )
+            records.append((index, serial))
     except OSError as exc:
         for temp in written:
             temp.unlink(missing_ok=True)
@@ -158,10 +157,10 @@ class _StopSignals:
             signal.signal(sig, handler)
 
 
-def _publish(out: Path, token: str, record: dict[str, Any]) -> None:
+def _publish(options: FleetOptions, token: str, index: int) -> None:
     # The certificate is renamed last (files() lists it last): a .crt means a complete pair.
-    for name in record["files"].values():
-        os.replace(temporary_name(out / name, token), out / name)
+    for name in options.files(index).values():
+        os.replace(temporary_name(options.out / name, token), options.out / name)
 
 
 def _remove_temporaries(out: Path, token: str) -> None:
@@ -185,13 +184,15 @@ def make_fleet(issuer: Issuer, options: FleetOptions, progress: Progress) -> Fle
     )
     result = FleetResult()
     started = time.monotonic()
-    batches = iter(options.batches())
-    window = options.jobs * 2  # batches in flight: enough to keep every worker busy
+    planned = options.batches()
+    batches = iter(planned)
+    workers = result.workers = min(options.jobs, len(planned))
+    window = workers * 2  # batches in flight: enough to keep every worker busy
     with _StopSignals() as stop:
         pool = ProcessPoolExecutor(
-            options.jobs, initializer=_init_worker, initargs=(chain_pem, key_der, options, token)
+            workers, initializer=_init_worker, initargs=(chain_pem, key_der, options, token)
         )
-        pending: set[Future[list[dict[str, Any]]]] = set()
+        pending: set[Future[list[tuple[int, str]]]] = set()
         try:
             while True:
                 while not (stop.requested or result.error) and len(pending) < window:
@@ -208,8 +209,8 @@ def make_fleet(issuer: Issuer, options: FleetOptions, progress: Progress) -> Fle
                     except (WorkerError, BrokenProcessPool, OSError) as exc:
                         result.error = result.error or _describe(exc, stop.requested)
                         continue
-                    for record in records:
-                        _publish(options.out, token, record)
+                    for index, _ in records:
+                        _publish(options, token, index)
                     result.devices.extend(records)
                     progress.advance(len(records))
                 progress.tick()
@@ -219,7 +220,7 @@ def make_fleet(issuer: Issuer, options: FleetOptions, progress: Progress) -> Fle
         result.interrupted = stop.requested
     if result.interrupted and result.error and "worker process" in result.error:
         result.error = None  # the workers went down with the interrupt itself
-    result.devices.sort(key=lambda r: r["index"])
+    result.devices.sort()
     result.seconds = time.monotonic() - started
     return result
 

@@ -33,6 +33,16 @@ from mqtt_ca_registry.kit.fleet import FleetOptions, FleetResult, make_fleet
 from mqtt_ca_registry.kit.progress import Progress
 
 MANIFEST = "manifest.json"
+MAX_COUNT = 1_000_000  # files per directory beyond this help nobody; run again into another
+CN_LIMIT = 64  # X.509's upper bound on a Common Name (RFC 5280 ub-common-name)
+
+
+def _check(name: str, days: int, flag: str = "--name") -> None:
+    """Refuse what cryptography would refuse later with a traceback."""
+    if not 1 <= len(name) <= CN_LIMIT:
+        raise KitError(f"{flag}: a Common Name has 1 to {CN_LIMIT} characters, not {len(name)}")
+    if days < 1:
+        raise KitError(f"--days must be at least 1, not {days}")
 
 
 def _say(args: argparse.Namespace, line: str) -> None:
@@ -40,20 +50,27 @@ def _say(args: argparse.Namespace, line: str) -> None:
         print(line, flush=True)
 
 
-def _write_pair(out: Path, stem: str, key: bytes, cert: bytes, force: bool) -> tuple[Path, Path]:
-    ensure_directory(out)
+def _pair_paths(out: Path, stem: str, force: bool) -> tuple[Path, Path]:
+    """``stem``.key and ``stem``.crt in ``out``, refused before any work if they exist."""
     key_path, cert_path = out / f"{stem}.key", out / f"{stem}.crt"
     refuse_existing([key_path, cert_path], force)
+    return key_path, cert_path
+
+
+def _write_pair(paths: tuple[Path, Path], key: bytes, cert: bytes) -> None:
+    key_path, cert_path = paths
+    ensure_directory(key_path.parent)
     write_atomically(key_path, key, KEY_MODE)
     write_atomically(cert_path, cert, CERT_MODE)
-    return key_path, cert_path
 
 
 def ca_command(args: argparse.Namespace) -> int:
     """``kit ca``: CA.key and CA.crt, as the documentation's openssl commands make them."""
+    _check(args.name, args.days)
+    key_path, cert_path = _pair_paths(args.out, "CA", args.force)
     key = new_key(args.algorithm)
     cert = make_ca(key, args.name, args.days)
-    key_path, cert_path = _write_pair(args.out, "CA", key_pem(key), cert_pem(cert), args.force)
+    _write_pair((key_path, cert_path), key_pem(key), cert_pem(cert))
     _say(
         args,
         f"wrote {cert_path} and {key_path} ({KEY_LABELS[args.algorithm]} CA, "
@@ -64,13 +81,13 @@ def ca_command(args: argparse.Namespace) -> int:
 
 def intermediate_command(args: argparse.Namespace) -> int:
     """``kit intermediate``: a sub-CA signed by ``--ca``, for chain tests."""
+    _check(args.name, args.days)
     issuer = load_issuer(args.ca, args.ca_key)
+    key_path, cert_path = _pair_paths(args.out, "intermediate", args.force)
     algorithm = args.algorithm or key_algorithm(issuer.key)
     key = new_key(algorithm)
     cert = make_intermediate(key, args.name, args.days, issuer)
-    key_path, cert_path = _write_pair(
-        args.out, "intermediate", key_pem(key), cert_pem(cert), args.force
-    )
+    _write_pair((key_path, cert_path), key_pem(key), cert_pem(cert))
     _say(
         args,
         f"wrote {cert_path} and {key_path} ({KEY_LABELS[algorithm]} sub-CA of "
@@ -90,8 +107,9 @@ def _jobs(requested: int | None) -> int:
 
 def devices_command(args: argparse.Namespace) -> int:
     """``kit devices``: ``--count`` key and certificate pairs and a manifest."""
-    if args.count < 1:
-        raise KitError("--count must be at least 1")
+    if not 1 <= args.count <= MAX_COUNT:
+        raise KitError(f"--count must be 1 to {MAX_COUNT:,} (run again with another --out)")
+    _check(f"{args.name_prefix}-{args.count}", args.days, "--name-prefix")
     if args.jobs is not None and args.jobs < 1:
         raise KitError("--jobs must be at least 1")
     issuer = load_issuer(args.ca, args.ca_key)
@@ -132,7 +150,10 @@ def _write_manifest(issuer: Issuer, options: FleetOptions, result: FleetResult) 
         "requested": options.count,
         "written": len(result.devices),
         "complete": complete,
-        "devices": [{k: r[k] for k in ("serial", "cn", "files")} for r in result.devices],
+        "devices": [
+            {"serial": serial, "cn": options.cn(index), "files": options.files(index)}
+            for index, serial in result.devices
+        ],
     }
     path = options.out / MANIFEST
     write_atomically(path, (json.dumps(document, indent=1) + "\n").encode(), CERT_MODE)
@@ -156,12 +177,13 @@ def _report(
             file=sys.stderr,
         )
         return INTERRUPTED
-    rate = len(result.devices) / result.seconds if result.seconds else 0.0
+    count, workers = len(result.devices), result.workers
+    rate = count / result.seconds if result.seconds else 0.0
     _say(
         args,
-        f"wrote {len(result.devices):,} {KEY_LABELS[options.algorithm]} device "
-        f"certificates (X.509 {options.version}) to {options.out} in "
-        f"{result.seconds:.1f} s ({rate:,.0f}/s, {options.jobs} processes); "
+        f"wrote {count:,} {KEY_LABELS[options.algorithm]} device certificate"
+        f"{'s' * (count != 1)} (X.509 {options.version}) to {options.out} in "
+        f"{result.seconds:.1f} s ({rate:,.0f}/s, {workers} process{'es' * (workers != 1)}); "
         f"manifest {manifest}",
     )
     return OK

@@ -38,6 +38,7 @@ class Progress:
         self.done = 0
         self.started = time.monotonic()
         self._shown_at = float("-inf")
+        self._shown_done = -1
         self._width = 0
 
     @staticmethod
@@ -73,7 +74,9 @@ class Progress:
             now - self._shown_at < interval or (self.mode == "lines" and not self.done)
         ):
             return
-        self._shown_at = now
+        if final and self.mode == "lines" and self._shown_done == self.done:
+            return  # the last line already says it
+        self._shown_at, self._shown_done = now, self.done
         if self.mode == "bar":
             self._bar()
         else:
