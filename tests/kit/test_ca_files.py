@@ -154,6 +154,26 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:
     assert not (tmp_path / "sub").exists() or not any((tmp_path / "sub").iterdir())
 
 
+def test_device_names_stay_inside_out(tmp_path: Path) -> None:
+    ok(kit("kit", "ca", "--algorithm", "ec", cwd=tmp_path))
+    for prefix in ("../escape", "a/b", ".hidden", "n" * 70):
+        result = kit(
+            "kit",
+            "devices",
+            "--ca",
+            "CA.crt",
+            "--ca-key",
+            "CA.key",
+            "--count",
+            "1",
+            "--name-prefix",
+            prefix,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 2 and "--name-prefix" in result.stderr, prefix
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["CA.crt", "CA.key"]
+
+
 def test_not_a_ca_is_refused_as_issuer(tmp_path: Path) -> None:
     ok(kit("kit", "ca", cwd=tmp_path))
     ok(

@@ -13,6 +13,7 @@ import os
 import secrets
 import signal
 import time
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -171,9 +172,8 @@ def _remove_temporaries(out: Path, token: str) -> None:
                 Path(entry.path).unlink(missing_ok=True)
 
 
-def make_fleet(issuer: Issuer, options: FleetOptions, progress: Progress) -> FleetResult:
-    """Write ``options.count`` device pairs into ``options.out`` (which must exist)."""
-    token = f"{os.getpid()}-{secrets.token_hex(3)}"
+def _worker_args(issuer: Issuer) -> tuple[bytes, bytes]:
+    """The CA (with its chain) and its key in forms that cross a process boundary."""
     chain_pem = issuer.cert.public_bytes(serialization.Encoding.PEM) + b"".join(
         c.public_bytes(serialization.Encoding.PEM) for c in issuer.intermediates if c != issuer.cert
     )
@@ -182,50 +182,73 @@ def make_fleet(issuer: Issuer, options: FleetOptions, progress: Progress) -> Fle
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+    return chain_pem, key_der
+
+
+def make_fleet(issuer: Issuer, options: FleetOptions, progress: Progress) -> FleetResult:
+    """Write ``options.count`` device pairs into ``options.out`` (which must exist)."""
+    token = f"{os.getpid()}-{secrets.token_hex(3)}"
     result = FleetResult()
-    started = time.monotonic()
     planned = options.batches()
-    batches = iter(planned)
-    workers = result.workers = min(options.jobs, len(planned))
-    window = workers * 2  # batches in flight: enough to keep every worker busy
+    result.workers = min(options.jobs, len(planned))
+    started = time.monotonic()
     with _StopSignals() as stop:
         pool = ProcessPoolExecutor(
-            workers, initializer=_init_worker, initargs=(chain_pem, key_der, options, token)
+            result.workers,
+            initializer=_init_worker,
+            initargs=(*_worker_args(issuer), options, token),
         )
-        pending: set[Future[list[tuple[int, str]]]] = set()
         try:
-            while True:
-                while not (stop.requested or result.error) and len(pending) < window:
-                    batch = next(batches, None)
-                    if batch is None:
-                        break
-                    pending.add(pool.submit(_issue_batch, batch))
-                if not pending:
-                    break
-                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    try:
-                        records = future.result()
-                    except (WorkerError, BrokenProcessPool, OSError) as exc:
-                        result.error = result.error or _describe(exc, stop.requested)
-                        continue
-                    for index, _ in records:
-                        _publish(options, token, index)
-                    result.devices.extend(records)
-                    progress.advance(len(records))
-                progress.tick()
+            _drive(pool, iter(planned), options, token, stop, result, progress)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             _remove_temporaries(options.out, token)
         result.interrupted = stop.requested
-    if result.interrupted and result.error and "worker process" in result.error:
-        result.error = None  # the workers went down with the interrupt itself
     result.devices.sort()
     result.seconds = time.monotonic() - started
     return result
 
 
-def _describe(exc: BaseException, stopping: bool) -> str:
-    if isinstance(exc, BrokenProcessPool):
-        return "a worker process died" + (" (interrupted)" if stopping else "")
-    return str(exc)
+def _drive(
+    pool: ProcessPoolExecutor,
+    batches: Iterator[range],
+    options: FleetOptions,
+    token: str,
+    stop: _StopSignals,
+    result: FleetResult,
+    progress: Progress,
+) -> None:
+    """Keep every worker busy until the work is done, a stop is asked for, or an error."""
+    window = result.workers * 2  # batches in flight: enough to keep every worker busy
+    pending: set[Future[list[tuple[int, str]]]] = set()
+    while True:
+        while not (stop.requested or result.error) and len(pending) < window:
+            batch = next(batches, None)
+            if batch is None:
+                break
+            pending.add(pool.submit(_issue_batch, batch))
+        if not pending:
+            return
+        finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+        for future in finished:
+            try:
+                records = future.result()
+            except BrokenProcessPool:
+                # Workers killed along with an interrupt are part of that interrupt.
+                if not stop.requested:
+                    result.error = result.error or "a worker process died"
+                continue
+            except WorkerError as exc:
+                result.error = result.error or str(exc)
+                continue
+            published = 0
+            for index, serial in records:
+                try:
+                    _publish(options, token, index)
+                except OSError as exc:
+                    result.error = result.error or f"cannot rename into {options.out}: {exc}"
+                    break
+                result.devices.append((index, serial))  # complete: it goes in the manifest
+                published += 1
+            progress.advance(published)
+        progress.tick()

@@ -110,6 +110,8 @@ def devices_command(args: argparse.Namespace) -> int:
     if not 1 <= args.count <= MAX_COUNT:
         raise KitError(f"--count must be 1 to {MAX_COUNT:,} (run again with another --out)")
     _check(f"{args.name_prefix}-{args.count}", args.days, "--name-prefix")
+    if any(c in args.name_prefix for c in "/\\") or args.name_prefix.startswith("."):
+        raise KitError("--name-prefix names files in --out: no '/', '\\' or leading '.'")
     if args.jobs is not None and args.jobs < 1:
         raise KitError("--jobs must be at least 1")
     issuer = load_issuer(args.ca, args.ca_key)
