@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from mqtt_ca_registry.db.prepared import SqliteSteps, SqliteThread
+from mqtt_ca_registry.db.sqlite_threads import SqliteSteps, SqliteThread
 
 
 @pytest.fixture

@@ -29,13 +29,13 @@ async def test_every_offset_page_matches_a_plain_offset_scan(
                 instance_id=scope_instance, binding_id=binding_id, limit=100
             )
             assert len(everything) == total
-            expected_ids = [row[0].id for row in everything]
+            expected_ids = [row.id for row in everything]
             for limit in (1, 2, 3, 4, total, total + 1):
                 for offset in range(1, total + 2):
                     page = await service.list(
                         platinum_instance, ca_sn=ca_sn, limit=limit, offset=offset
                     )
                     window = expected_ids[offset : offset + limit]
-                    assert [row[0].id for row in page.items] == window, (ca_sn, limit, offset)
+                    assert [row.id for row in page.items] == window, (ca_sn, limit, offset)
                     assert page.total == total
                     assert page.has_more == (offset + limit < total)

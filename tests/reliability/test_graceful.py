@@ -38,7 +38,7 @@ def test_database_outage_gives_503_and_recovers(
     proxy.start()
     proxied = scratch_database_url.replace(f":{target.port}/", f":{proxy.port}/")
     server = live_server.start(proxied)
-    # The connect call runs on the hot path's own asyncpg pool (db/prepared.py): the instance
+    # The connect call runs on the hot path's own asyncpg pool (db/postgres_pool.py): the instance
     # is read before the chain is parsed, so a chain that is not a certificate still needs the
     # database (422 when it answers).
     connect = "/v1/instances/mqtt-cn-local/authenticate"

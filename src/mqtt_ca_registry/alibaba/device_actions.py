@@ -12,15 +12,14 @@ from mqtt_ca_registry.models import CaBindingStatus
 
 
 def device_data(row: DeviceRow, pem: str) -> dict[str, Any]:
-    device, ca_sn, status = row
     return {
-        "CaSn": ca_sn,
-        "DeviceSn": device.device_sn,
-        "DeviceName": device.device_name or "",
+        "CaSn": row.ca_sn,
+        "DeviceSn": row.device_sn,
+        "DeviceName": row.device_name or "",
         "DeviceContent": pem,
-        "ValidBegin": str(millis(device.not_before)),
-        "ValidEnd": str(millis(device.not_after)),
-        "Status": status_flag(status),
+        "ValidBegin": str(millis(row.not_before)),
+        "ValidEnd": str(millis(row.not_after)),
+        "Status": status_flag(row.status),
     }
 
 
@@ -45,10 +44,10 @@ async def _list(ctx: ActionContext, params: Params, ca_sn: str | None) -> dict[s
         page = await DeviceService(session, ctx.clock).list(
             instance_id, ca_sn=ca_sn, limit=page_size, offset=(page_no - 1) * page_size
         )
-        pems = await DeviceRepository(session).pems([row[0].id for row in page.items])
+        pems = await DeviceRepository(session).pems([row.id for row in page.items])
     return {
         "Data": {
-            "DeviceCertificateVOS": [device_data(r, pems.get(r[0].id, "")) for r in page.items],
+            "DeviceCertificateVOS": [device_data(r, pems.get(r.id, "")) for r in page.items],
             "PageNo": page_no,
             "PageSize": page_size,
             "Total": page.total,
@@ -72,7 +71,7 @@ async def _set_status(
         row = await DeviceService(session, ctx.clock).set_status(
             instance_id, ca_sn, device_sn, status
         )
-    return {"DeviceSn": row[0].device_sn}
+    return {"DeviceSn": row.device_sn}
 
 
 async def active_device_certificate(ctx: ActionContext, params: Params) -> dict[str, Any]:

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mqtt_ca_registry.models import CaBinding, CaCertificate, DeviceCertificate, RegistrationCode
+
+
+class BoundCa(NamedTuple):
+    """A CA certificate as bound to one instance."""
+
+    binding: CaBinding
+    certificate: CaCertificate
 
 
 class RegistrationCodeRepository:
@@ -67,9 +75,7 @@ class CaRepository:
         self.session.add(binding)
         await self.session.flush()
 
-    async def get_binding(
-        self, instance_id: str, sn: str
-    ) -> tuple[CaBinding, CaCertificate] | None:
+    async def get_binding(self, instance_id: str, sn: str) -> BoundCa | None:
         row = (
             await self.session.execute(
                 select(CaBinding, CaCertificate)
@@ -77,7 +83,7 @@ class CaRepository:
                 .where(CaBinding.instance_id == instance_id, CaBinding.ca_sn == sn)
             )
         ).first()
-        return (row[0], row[1]) if row else None
+        return BoundCa(row.CaBinding, row.CaCertificate) if row else None
 
     def _filtered(self, instance_id: str, sn: str | None, status: str | None):  # type: ignore[no-untyped-def]
         query = select(CaBinding, CaCertificate).join(
@@ -99,14 +105,15 @@ class CaRepository:
         after_id: int | None,
         limit: int,
         offset: int = 0,
-    ) -> list[tuple[CaBinding, CaCertificate]]:
+    ) -> list[BoundCa]:
         """A page of an instance's bindings in registration order (keyset or offset)."""
         query = self._filtered(instance_id, sn, status).order_by(CaBinding.id).limit(limit)
         if after_id is not None:
             query = query.where(CaBinding.id > after_id)
         if offset:
             query = query.offset(offset)
-        return [(b, c) for b, c in (await self.session.execute(query)).all()]
+        rows = (await self.session.execute(query)).all()
+        return [BoundCa(row.CaBinding, row.CaCertificate) for row in rows]
 
     async def count(self, instance_id: str, *, sn: str | None, status: str | None) -> int:
         query = select(func.count()).select_from(self._filtered(instance_id, sn, status).subquery())
@@ -116,11 +123,11 @@ class CaRepository:
         if not binding_ids:
             return {}
         rows = await self.session.execute(
-            select(DeviceCertificate.binding_id, func.count())
+            select(DeviceCertificate.binding_id, func.count().label("devices"))
             .where(DeviceCertificate.binding_id.in_(binding_ids))
             .group_by(DeviceCertificate.binding_id)
         )
-        return {binding_id: count for binding_id, count in rows.all()}
+        return {row.binding_id: row.devices for row in rows.all()}
 
     async def cascade_status(self, binding_id: int, status: str, *, now: datetime) -> bool:
         """Set a binding's status and start a new cascade generation: O(1) for any device count.

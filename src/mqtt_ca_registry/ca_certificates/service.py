@@ -235,9 +235,8 @@ class CaCertificateService:
         found = await self.cas.get_binding(instance_id, canonical_sn(sn, field="sn"))
         if found is None:
             raise ca_not_found(instance_id, sn)
-        binding, certificate = found
-        counts = await self.cas.device_counts([binding.id])
-        return CaView(binding, certificate, counts.get(binding.id, 0))
+        counts = await self.cas.device_counts([found.binding.id])
+        return CaView(found.binding, found.certificate, counts.get(found.binding.id, 0))
 
     async def list(
         self,
@@ -260,8 +259,11 @@ class CaCertificateService:
             limit=limit + 1,
             offset=offset,
         )
-        counts = await self.cas.device_counts([b.id for b, _ in rows[:limit]])
-        items = [CaView(b, c, counts.get(b.id, 0)) for b, c in rows[:limit]]
+        counts = await self.cas.device_counts([row.binding.id for row in rows[:limit]])
+        items = [
+            CaView(row.binding, row.certificate, counts.get(row.binding.id, 0))
+            for row in rows[:limit]
+        ]
         total = await self.cas.count(instance_id, sn=canonical, status=status)
         return CaPage(items=items, total=total, has_more=len(rows) > limit)
 

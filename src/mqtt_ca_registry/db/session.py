@@ -11,8 +11,9 @@ from fastapi import Depends, Request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from mqtt_ca_registry.db.dispatch import Dispatch
 from mqtt_ca_registry.db.engine import SQLITE_IMMEDIATE, create_engine
-from mqtt_ca_registry.db.prepared import POSTGRES_UNAVAILABLE, HotPath
+from mqtt_ca_registry.db.postgres_pool import POSTGRES_UNAVAILABLE
 
 
 def is_database_unavailable(error: BaseException) -> bool:
@@ -42,8 +43,8 @@ class Database:
         self.url = database_url
         self.engine: AsyncEngine = create_engine(database_url)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        # The authenticate hot path's own connections (db/prepared.py).
-        self.hot = HotPath(database_url, self.engine.dialect)
+        # Where compiled statements run: the authenticate hot path's own connections.
+        self.dispatch = Dispatch(database_url, self.engine.dialect)
 
     @property
     def is_sqlite(self) -> bool:
@@ -69,7 +70,7 @@ class Database:
                 raise
 
     async def dispose(self) -> None:
-        await self.hot.close()
+        await self.dispatch.close()
         await self.engine.dispose()
 
 

@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from cryptography import x509
 from sqlalchemy.exc import IntegrityError
 
-from mqtt_ca_registry.api.request_context import current_actor, current_request_id
 from mqtt_ca_registry.clock import Clock
 from mqtt_ca_registry.config import Settings
 from mqtt_ca_registry.db.session import Database
@@ -39,9 +38,9 @@ from mqtt_ca_registry.device_certificates.connect_repository import (
     ConnectRepository,
     ConnectView,
 )
-from mqtt_ca_registry.device_certificates.repository import DeviceRow
+from mqtt_ca_registry.device_certificates.repository import DeviceRow, new_device
 from mqtt_ca_registry.errors import CertificateError
-from mqtt_ca_registry.events.recorder import EventType, record
+from mqtt_ca_registry.events.recorder import EventType, new_event
 from mqtt_ca_registry.instances.service import CERTIFICATE_EDITIONS, InstanceService
 from mqtt_ca_registry.models import CaBindingStatus
 from mqtt_ca_registry.pki.certinfo import CertificateInfo
@@ -69,6 +68,7 @@ class Authenticator:
         self, database: Database, clock: Clock, settings: Settings, caches: AuthenticationCaches
     ) -> None:
         self.database = database
+        self.connects = ConnectRepository(database.dispatch)
         self.clock = clock
         self.settings = settings
         self.caches = caches
@@ -102,10 +102,10 @@ class Authenticator:
             raise
         cache_key = (instance_id, chain_digest(chain.ders), self.settings.security_level)
         cached = self.caches.decisions.get(cache_key)
-        hint = cached[1] if cached is not None and cached[1].usable_at(now) else None
+        hint = cached if cached is not None and cached.usable_at(now) else None
         view = await self._view(instance_id, hint)
         anchors_key: AnchorsKey = frozenset((b.ca_sn, b.ca_fingerprint) for b in view.bindings)
-        if hint is not None and cached is not None and cached[0] == anchors_key:
+        if hint is not None and hint.anchors == anchors_key:
             decision = hint.decision
         else:  # not seen, expired, or the instance's CAs changed since: decide afresh
             decision = await self._decide(instance_id, anchors_key, cache_key, chain, now)
@@ -124,7 +124,7 @@ class Authenticator:
                 None,
                 leaf=leaf,
             )
-        if binding.status != CaBindingStatus.ACTIVE:
+        if binding.ca_status != CaBindingStatus.ACTIVE:
             return _rejected(
                 RejectReason.ca_inactive,
                 f"The CA {binding.ca_sn} that issued this chain is deregistered (inactive) on "
@@ -134,7 +134,7 @@ class Authenticator:
             )
         # The device read with the view is the one under the CA the hint named; it is this
         # decision's device only if the decision names the same CA (the CAs may have changed).
-        if view.device is not None and view.device[1] == binding.ca_sn:
+        if view.device is not None and view.device.ca_sn == binding.ca_sn:
             return await self._known(view.device, leaf, now, record_connect)
         # Not seen in the read (or not looked for: a decision just made). Register it; if it
         # was there after all, _first_connect decides it as known.
@@ -144,7 +144,7 @@ class Authenticator:
         """One read: the instance, its bindings, and the device the hint names (if any)."""
         leaf = hint.decision.leaf if hint is not None else None
         while True:
-            view = await ConnectRepository(self.database.hot).view(
+            view = await self.connects.view(
                 instance_id,
                 hint.anchor_sn if hint is not None else None,
                 leaf.sn if leaf is not None else None,
@@ -172,8 +172,8 @@ class Authenticator:
         )
         if decision.ok and decision.anchor_key is not None:
             anchor_sn, anchor = anchors.certificates[decision.anchor_key]
-            entry = CachedDecision.of(decision, anchor_sn, [*certificates, anchor])
-            self.caches.decisions.put(cache_key, (anchors.key, entry), entry.size)
+            entry = CachedDecision.of(decision, anchors.key, anchor_sn, [*certificates, anchor])
+            self.caches.decisions.put(cache_key, entry, entry.size)
         return decision
 
     async def _trust_anchors(self, instance_id: str) -> TrustAnchors:
@@ -182,15 +182,18 @@ class Authenticator:
         Keyed by what this read found, not by what the view found before it: a store (and a
         decision cached with it) is used only while the instance's CAs are exactly these.
         """
-        rows = await ConnectRepository(self.database.hot).anchors(instance_id)
-        key: AnchorsKey = frozenset((sn, fingerprint) for sn, fingerprint, _ in rows)
+        rows = await self.connects.anchors(instance_id)
+        key: AnchorsKey = frozenset((row.sn, row.fingerprint_sha256) for row in rows)
         certificates = {
-            fingerprint: (sn, x509.load_pem_x509_certificate(pem.encode()))
-            for sn, fingerprint, pem in rows
+            row.fingerprint_sha256: (
+                row.sn,
+                x509.load_pem_x509_certificate(row.certificate_pem.encode()),
+            )
+            for row in rows
         }
         # A registered CA is a trust anchor even when it is an intermediate (not self-signed).
         store = TrustStore([(f, c) for f, (_, c) in certificates.items()], partial_chain=True)
-        size = sum(len(pem) for _, _, pem in rows) * STORE_BYTES_PER_DER_BYTE
+        size = sum(len(row.certificate_pem) for row in rows) * STORE_BYTES_PER_DER_BYTE
         anchors = TrustAnchors(key, store, certificates, size)
         self.caches.stores.put(key, anchors, anchors.size)
         return anchors
@@ -201,58 +204,68 @@ class Authenticator:
         details: dict[str, object] = {"reason_code": outcome.reason_code}
         if leaf is not None:
             details |= {"fingerprint_sha256": leaf.fingerprint_sha256, "subject": leaf.subject}
-        async with self.database.session(write=True) as session:
-            await record(
-                session,
-                self.clock,
-                EventType.AUTHENTICATION_REJECTED,
-                instance_id,
-                outcome="rejected",
-                ca_sn=outcome.ca_sn,
-                device_sn=leaf.sn if leaf else None,
-                details=details,
-            )
+        event = new_event(
+            EventType.AUTHENTICATION_REJECTED,
+            instance_id,
+            occurred_at=self.clock.now(),
+            outcome="rejected",
+            ca_sn=outcome.ca_sn,
+            device_sn=leaf.sn if leaf else None,
+            details=details,
+        )
+        await self.connects.record(event)
 
     async def _known(
-        self, row: DeviceRow, leaf: CertificateInfo, now: datetime, record_connect: bool
+        self, device: DeviceRow, leaf: CertificateInfo, now: datetime, record_connect: bool
     ) -> AuthOutcome:
-        device, ca_sn, status = row
         if device.fingerprint_sha256 != leaf.fingerprint_sha256:
             return _rejected(
                 RejectReason.serial_conflict,
-                f"Another certificate with serial {leaf.sn} is registered under CA {ca_sn}; "
-                "device serials must be unique per CA. Reissue the device certificate with a "
-                "new serial, or delete the registered one.",
-                ca_sn,
-                row,
+                f"Another certificate with serial {leaf.sn} is registered under CA "
+                f"{device.ca_sn}; device serials must be unique per CA. Reissue the device "
+                "certificate with a new serial, or delete the registered one.",
+                device.ca_sn,
+                device,
                 leaf=leaf,
             )
-        if status != CaBindingStatus.ACTIVE:
+        if device.status != CaBindingStatus.ACTIVE:
             return _rejected(
                 RejectReason.device_inactive,
                 f"Device certificate {device.device_sn} is inactive; activate it to connect.",
-                ca_sn,
-                row,
+                device.ca_sn,
+                device,
                 leaf=leaf,
             )
         last = device.last_authenticated_at
         if record_connect and (last is None or last < now - TOUCH_INTERVAL):
-            await ConnectRepository(self.database.hot).touch(
-                device.id, now, older_than=now - TOUCH_INTERVAL
-            )
-            device.last_authenticated_at = now
-        return AuthOutcome(True, "accepted", "The broker accepts this device.", False, row, ca_sn)
+            await self.connects.touch(device.id, now, older_than=now - TOUCH_INTERVAL)
+            device = device._replace(last_authenticated_at=now)
+        return AuthOutcome(
+            True, "accepted", "The broker accepts this device.", False, device, device.ca_sn
+        )
 
     async def _first_connect(
         self, binding: BindingState, leaf: CertificateInfo, now: datetime, record_connect: bool
     ) -> AuthOutcome:
+        values = new_device(
+            binding_id=binding.binding_id,
+            instance_id=binding.instance_id,
+            leaf=leaf,
+            cascade_generation=binding.cascade_generation,
+            now=now,
+            connected=record_connect,
+        )
+        event = new_event(
+            EventType.DEVICE_AUTO_REGISTERED if record_connect else EventType.DEVICE_REGISTERED,
+            binding.instance_id,
+            occurred_at=self.clock.now(),
+            ca_sn=binding.ca_sn,
+            device_sn=leaf.sn,
+            details={"fingerprint_sha256": leaf.fingerprint_sha256, "subject": leaf.subject},
+        )
         try:
-            repository = ConnectRepository(self.database.hot)
-            row = await repository.register(
-                binding, self._device_values(binding, leaf, now, record_connect),
-                leaf.pem, self._event(binding, leaf, record_connect),
-            )  # fmt: skip
-            existing = None if row is not None else await repository.device(binding, leaf.sn)
+            row = await self.connects.register(binding, values, leaf.pem, event)
+            existing = None if row is not None else await self.connects.device(binding, leaf.sn)
         except IntegrityError:  # the CA binding was deleted between our read and this write
             row = existing = None
         if row is not None:
@@ -272,42 +285,6 @@ class Authenticator:
             binding.ca_sn,
             leaf=leaf,
         )
-
-    @staticmethod
-    def _device_values(
-        binding: BindingState, leaf: CertificateInfo, now: datetime, record_connect: bool
-    ) -> dict[str, object]:
-        return {
-            "binding_id": binding.id,
-            "instance_id": binding.instance_id,
-            "device_sn": leaf.sn,
-            "device_name": leaf.common_name,
-            "fingerprint_sha256": leaf.fingerprint_sha256,
-            "subject": leaf.subject,
-            "not_before": leaf.not_before,
-            "not_after": leaf.not_after,
-            "status": CaBindingStatus.ACTIVE.value,
-            "status_generation": binding.cascade_generation,
-            "registered_at": now,
-            "last_authenticated_at": now if record_connect else None,
-        }
-
-    def _event(
-        self, binding: BindingState, leaf: CertificateInfo, record_connect: bool
-    ) -> dict[str, object]:
-        """The audit event of a registration (events/recorder.py's fields)."""
-        event = EventType.DEVICE_AUTO_REGISTERED if record_connect else EventType.DEVICE_REGISTERED
-        return {
-            "instance_id": binding.instance_id,
-            "type": event.value,
-            "occurred_at": self.clock.now(),
-            "actor": current_actor(),
-            "request_id": current_request_id(),
-            "outcome": "success",
-            "ca_sn": binding.ca_sn,
-            "device_sn": leaf.sn,
-            "details": {"fingerprint_sha256": leaf.fingerprint_sha256, "subject": leaf.subject},
-        }
 
 
 def _rejected(

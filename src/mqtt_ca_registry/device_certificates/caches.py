@@ -50,7 +50,8 @@ class ByteBoundedLru(Generic[K, V]):
         if found is None:
             return None
         self._data.move_to_end(key)
-        return found[0]
+        value, _size = found
+        return value
 
     def put(self, key: K, value: V, size: int) -> None:
         """Keep ``value`` (about ``size`` bytes), dropping the least recently used to fit."""
@@ -67,7 +68,8 @@ class ByteBoundedLru(Generic[K, V]):
     def discard(self, key: K) -> None:
         found = self._data.pop(key, None)
         if found is not None:
-            self.bytes -= found[1]
+            _value, size = found
+            self.bytes -= size
 
     def __len__(self) -> int:
         return len(self._data)
@@ -82,11 +84,18 @@ def chain_digest(ders: Sequence[bytes]) -> bytes:
     return digest.digest()
 
 
+# A trust store is identified by the CA certificates it holds: (CA Sn, SHA-256 fingerprint).
+AnchorsKey = frozenset[tuple[str, str]]
+# (instance, chain digest, security level)
+DecisionKey = tuple[str, bytes, int]
+
+
 @dataclass(frozen=True)
 class CachedDecision:
     """An accepted decision, without the leaf's PEM (the request carries the leaf's DER)."""
 
     decision: ChainDecision
+    anchors: AnchorsKey  # the CA certificates it was made against: valid only while the same
     anchor_sn: str  # the Sn of the CA it chains to, to find the device in the same read
     valid_from: datetime  # the latest notBefore in the verified chain
     valid_until: datetime  # the earliest notAfter in the verified chain
@@ -96,12 +105,17 @@ class CachedDecision:
 
     @classmethod
     def of(
-        cls, decision: ChainDecision, anchor_sn: str, path: Sequence[x509.Certificate]
+        cls,
+        decision: ChainDecision,
+        anchors: AnchorsKey,
+        anchor_sn: str,
+        path: Sequence[x509.Certificate],
     ) -> CachedDecision:
         """The entry for ``decision``, valid while every certificate of ``path`` is."""
         slim = replace(decision, leaf=replace(decision.leaf, pem="")) if decision.leaf else decision
         return cls(
             decision=slim,
+            anchors=anchors,
             anchor_sn=anchor_sn,
             valid_from=max(c.not_valid_before_utc for c in path),
             valid_until=min(c.not_valid_after_utc for c in path),
@@ -110,17 +124,11 @@ class CachedDecision:
     @property
     def size(self) -> int:
         leaf = self.decision.leaf
-        text = len(self.decision.message) + len(self.anchor_sn)
+        text = len(self.decision.message) + sum(len(sn) + 64 for sn, _ in self.anchors)
         if leaf is not None:
             text += len(leaf.sn) + len(leaf.subject) + len(leaf.issuer)
             text += len(leaf.common_name or "") + len(leaf.fingerprint_sha256)
         return 4 * text  # a str keeps up to 4 bytes per character
-
-
-# A trust store is identified by the CA certificates it holds: (CA Sn, SHA-256 fingerprint).
-AnchorsKey = frozenset[tuple[str, str]]
-# (instance, chain digest, security level)
-DecisionKey = tuple[str, bytes, int]
 
 
 @dataclass(frozen=True)
@@ -143,8 +151,7 @@ class AuthenticationCaches:
         max_decision_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.stores: ByteBoundedLru[AnchorsKey, TrustAnchors] = ByteBoundedLru(max_store_bytes)
-        # (instance, chain digest, security level) -> the anchor set it was decided against,
-        # and the decision; used only while that set is still the instance's.
-        self.decisions: ByteBoundedLru[DecisionKey, tuple[AnchorsKey, CachedDecision]] = (
-            ByteBoundedLru(max_decision_bytes)
+        # Used only while the instance's CA certificates are still those it was made against.
+        self.decisions: ByteBoundedLru[DecisionKey, CachedDecision] = ByteBoundedLru(
+            max_decision_bytes
         )

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, case, delete, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mqtt_ca_registry.models import CaBinding, DeviceCertificate, DeviceCertificatePem
+from mqtt_ca_registry.models import (
+    CaBinding,
+    CaBindingStatus,
+    DeviceCertificate,
+    DeviceCertificatePem,
+)
+from mqtt_ca_registry.pki.certinfo import CertificateInfo
 
 # docs/rules.md "CA lifecycle": a cascade after the device's own change wins, and vice versa.
 EFFECTIVE_STATUS: ColumnElement[str] = case(
@@ -19,15 +24,45 @@ EFFECTIVE_STATUS: ColumnElement[str] = case(
     else_=DeviceCertificate.status,
 )
 
-DEVICE_COLUMNS = tuple(DeviceCertificate.__table__.c)
-_DEVICE_KEYS = tuple(c.key for c in DEVICE_COLUMNS)
 
-
-@dataclass(slots=True)
-class DeviceRecord:
-    """A device certificate's row as read (a plain object: no ORM identity map or tracking)."""
+class DeviceRow(NamedTuple):
+    """A device certificate as read: its columns, its CA's Sn and its effective status."""
 
     id: int
+    binding_id: int
+    instance_id: str
+    device_sn: str
+    device_name: str | None
+    fingerprint_sha256: str
+    subject: str
+    not_before: datetime
+    not_after: datetime
+    own_status: str  # as last set on the device; a later CA cascade overrides it
+    status_generation: int
+    registered_at: datetime
+    last_authenticated_at: datetime | None
+    ca_sn: str
+    status: str  # effective: what the broker applies (RULES.md "CA lifecycle")
+
+
+def device_columns() -> list[Any]:
+    """The columns of the device_certificates table, its own status as ``own_status``."""
+    table = DeviceCertificate.__table__.c
+    return [c.label("own_status") if c.key == "status" else c for c in table]
+
+
+# What every read of a device selects, in DeviceRow's order (from device_certificates joined
+# to ca_bindings); tests/device_certificates/test_records.py holds the two together.
+DEVICE_SELECTION: tuple[Any, ...] = (
+    *device_columns(),
+    CaBinding.ca_sn,
+    EFFECTIVE_STATUS.label("status"),
+)
+
+
+class NewDevice(NamedTuple):
+    """The values a device certificate's row is inserted with: every column but its id."""
+
     binding_id: int
     instance_id: str
     device_sn: str
@@ -42,12 +77,50 @@ class DeviceRecord:
     last_authenticated_at: datetime | None
 
 
-DeviceRow = tuple[DeviceRecord, str, str]  # device, ca_sn, effective status
+def new_device(
+    *,
+    binding_id: int,
+    instance_id: str,
+    leaf: CertificateInfo,
+    cascade_generation: int,
+    now: datetime,
+    connected: bool,
+) -> NewDevice:
+    """A device registered now (active) under a binding at ``cascade_generation``; ``connected``
+    when it registers by connecting (its first authentication is now)."""
+    return NewDevice(
+        binding_id=binding_id,
+        instance_id=instance_id,
+        device_sn=leaf.sn,
+        device_name=leaf.common_name,
+        fingerprint_sha256=leaf.fingerprint_sha256,
+        subject=leaf.subject,
+        not_before=leaf.not_before,
+        not_after=leaf.not_after,
+        status=CaBindingStatus.ACTIVE.value,
+        status_generation=cascade_generation,
+        registered_at=now,
+        last_authenticated_at=now if connected else None,
+    )
 
 
-def device_row(values: Sequence[Any]) -> DeviceRow:
-    """(device, CA Sn, effective status) from the values of DEVICE_COLUMNS, ca_sn, status."""
-    return (DeviceRecord(*values[: len(_DEVICE_KEYS)]), values[-2], values[-1])
+class NewDevicePem(NamedTuple):
+    """The values a device's PEM row is inserted with."""
+
+    device_id: int
+    certificate_pem: str
+
+
+def registered_device(
+    values: NewDevice, device_id: int, ca_sn: str, ca_status: str, cascade_generation: int
+) -> DeviceRow:
+    """The row of a device just inserted with ``values``, without reading it back: its
+    effective status (EFFECTIVE_STATUS) from its binding's status and cascade generation as of
+    the inserting transaction."""
+    fields = values._asdict()
+    own_status = fields.pop("status")
+    status = ca_status if values.status_generation < cascade_generation else own_status
+    return DeviceRow(id=device_id, **fields, own_status=own_status, ca_sn=ca_sn, status=status)
 
 
 class DeviceRepository:
@@ -55,7 +128,7 @@ class DeviceRepository:
         self.session = session
 
     def _select(self) -> Any:
-        return select(*DEVICE_COLUMNS, CaBinding.ca_sn, EFFECTIVE_STATUS).join(
+        return select(*DEVICE_SELECTION).join(
             CaBinding, CaBinding.id == DeviceCertificate.binding_id
         )
 
@@ -68,7 +141,7 @@ class DeviceRepository:
                 )
             )
         ).first()
-        return device_row(row) if row else None
+        return DeviceRow(**row._mapping) if row else None
 
     async def pem(self, device_id: int) -> str:
         pem = await self.session.scalar(
@@ -86,7 +159,7 @@ class DeviceRepository:
                 DeviceCertificatePem.device_id.in_(device_ids)
             )
         )
-        return {device_id: pem for device_id, pem in rows.all()}
+        return {row.device_id: row.certificate_pem for row in rows.all()}
 
     def _filtered(
         self, *, instance_id: str | None, binding_id: int | None, status: str | None
@@ -116,7 +189,7 @@ class DeviceRepository:
         query = query.order_by(DeviceCertificate.id).limit(limit)
         if offset:
             query = query.offset(offset)
-        return [device_row(r) for r in (await self.session.execute(query)).all()]
+        return [DeviceRow(**r._mapping) for r in (await self.session.execute(query)).all()]
 
     async def page_at_offset(
         self,
@@ -152,7 +225,7 @@ class DeviceRepository:
             .where(DeviceCertificate.id.in_(ids.scalar_subquery()))
             .order_by(DeviceCertificate.id)
         )
-        return [device_row(r) for r in (await self.session.execute(query)).all()]
+        return [DeviceRow(**r._mapping) for r in (await self.session.execute(query)).all()]
 
     async def count(
         self,

@@ -114,7 +114,7 @@ async def register_device_certificate(
 
 
 def _page(page: DevicePage) -> Page[DeviceOut]:
-    next_cursor = encode_cursor("device", page.items[-1][0].id) if page.has_more else None
+    next_cursor = encode_cursor("device", page.items[-1].id) if page.has_more else None
     return Page(
         items=[device_out(r) for r in page.items], next_cursor=next_cursor, total=page.total
     )

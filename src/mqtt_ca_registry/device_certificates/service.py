@@ -30,19 +30,18 @@ def device_detail_out(row: DeviceRow, pem: str) -> DeviceDetail:
 
 
 def _device_fields(row: DeviceRow) -> dict[str, Any]:
-    device, ca_sn, status = row
     return dict(
-        device_sn=device.device_sn,
-        ca_sn=ca_sn,
-        device_name=device.device_name,
-        status=status,
-        fingerprint_sha256=device.fingerprint_sha256,
-        subject=device.subject,
-        not_before=device.not_before,
-        not_after=device.not_after,
-        registered_at=device.registered_at,
-        last_authenticated_at=device.last_authenticated_at,
-        instance_id=device.instance_id,
+        device_sn=row.device_sn,
+        ca_sn=row.ca_sn,
+        device_name=row.device_name,
+        status=row.status,
+        fingerprint_sha256=row.fingerprint_sha256,
+        subject=row.subject,
+        not_before=row.not_before,
+        not_after=row.not_after,
+        registered_at=row.registered_at,
+        last_authenticated_at=row.last_authenticated_at,
+        instance_id=row.instance_id,
     )
 
 
@@ -56,13 +55,13 @@ async def device_detail(
     except DomainError:
         sns = None
     if sns is not None:
-        found = await ConnectRepository(database.hot).detail(instance_id, *sns)
-        if found is not None and found[0] in CERTIFICATE_EDITIONS:
-            return found[1], found[2]
+        found = await ConnectRepository(database.dispatch).detail(instance_id, *sns)
+        if found is not None and found.edition in CERTIFICATE_EDITIONS:
+            return found.device, found.certificate_pem
     async with database.session() as session:
         service = DeviceService(session, clock)
         row = await service.get(instance_id, ca_sn, device_sn)
-        return row, await service.devices.pem(row[0].id)
+        return row, await service.devices.pem(row.id)
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ class DeviceService:
         found = await CaRepository(self.session).get_binding(instance_id, sn)
         if found is None:
             raise ca_not_found(instance_id, ca_sn, field="ca_sn")
-        return found[0]
+        return found.binding
 
     async def get(self, instance_id: str, ca_sn: str, device_sn: str) -> DeviceRow:
         binding = await self.binding(instance_id, ca_sn)
@@ -152,7 +151,7 @@ class DeviceService:
                 "CA first (that activates all its devices).",
                 field="ca_sn",
             )
-        if not await self.devices.set_status(row[0].id, status.value, binding.cascade_generation):
+        if not await self.devices.set_status(row.id, status.value, binding.cascade_generation):
             raise _device_not_found(instance_id, binding.ca_sn, device_sn)
         event = (
             EventType.DEVICE_ACTIVATED
@@ -160,23 +159,23 @@ class DeviceService:
             else EventType.DEVICE_DEACTIVATED
         )
         await record(
-            self.session, self.clock, event, instance_id, ca_sn=row[1], device_sn=row[0].device_sn
+            self.session, self.clock, event, instance_id, ca_sn=row.ca_sn, device_sn=row.device_sn
         )
-        return (row[0], row[1], status.value)
+        return row._replace(own_status=status.value, status=status.value)
 
     async def delete(self, instance_id: str, ca_sn: str, device_sn: str) -> str:
         row = await self.get(instance_id, ca_sn, device_sn)
-        if not await self.devices.delete(row[0].id):
-            raise _device_not_found(instance_id, row[1], device_sn)
+        if not await self.devices.delete(row.id):
+            raise _device_not_found(instance_id, row.ca_sn, device_sn)
         await record(
             self.session,
             self.clock,
             EventType.DEVICE_DELETED,
             instance_id,
-            ca_sn=row[1],
-            device_sn=row[0].device_sn,
+            ca_sn=row.ca_sn,
+            device_sn=row.device_sn,
         )
-        return row[0].device_sn
+        return row.device_sn
 
 
 def _device_not_found(instance_id: str, ca_sn: str, device_sn: str) -> NotFoundError:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +29,45 @@ class EventType(StrEnum):
     AUTHENTICATION_REJECTED = "authentication.rejected"
 
 
+class NewEvent(NamedTuple):
+    """The values an event's row is inserted with: every column but its id."""
+
+    instance_id: str
+    type: str
+    occurred_at: datetime
+    actor: str
+    request_id: str | None
+    outcome: str
+    ca_sn: str | None
+    device_sn: str | None
+    details: dict[str, Any]
+
+
+def new_event(
+    type_: EventType,
+    instance_id: str,
+    *,
+    occurred_at: datetime,
+    outcome: str = "success",
+    ca_sn: str | None = None,
+    device_sn: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> NewEvent:
+    """An audit event of the current request (its actor and request id): the one place an
+    event's values are made, for every path that records one."""
+    return NewEvent(
+        instance_id=instance_id,
+        type=type_.value,
+        occurred_at=occurred_at,
+        actor=current_actor(),
+        request_id=current_request_id(),
+        outcome=outcome,
+        ca_sn=ca_sn,
+        device_sn=device_sn,
+        details=details or {},
+    )
+
+
 async def record(
     session: AsyncSession,
     clock: Clock,
@@ -40,16 +80,13 @@ async def record(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Add one event to the session; it commits or rolls back with the change it describes."""
-    session.add(
-        Event(
-            instance_id=instance_id,
-            type=type_.value,
-            occurred_at=clock.now(),
-            actor=current_actor(),
-            request_id=current_request_id(),
-            outcome=outcome,
-            ca_sn=ca_sn,
-            device_sn=device_sn,
-            details=details or {},
-        )
+    values = new_event(
+        type_,
+        instance_id,
+        occurred_at=clock.now(),
+        outcome=outcome,
+        ca_sn=ca_sn,
+        device_sn=device_sn,
+        details=details,
     )
+    session.add(Event(**values._asdict()))
