@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from mqtt_ca_registry.api.request_context import reset_actor, set_actor
 from mqtt_ca_registry.clock import Clock, SystemClock
 from mqtt_ca_registry.config import Settings
 from mqtt_ca_registry.db.migrations import current_revision, head_revision, upgrade
@@ -14,6 +13,7 @@ from mqtt_ca_registry.errors import ConflictError
 from mqtt_ca_registry.instances.schemas import InstanceCreate
 from mqtt_ca_registry.instances.service import InstanceService
 from mqtt_ca_registry.models import Edition
+from mqtt_ca_registry.request_context import reset_actor, set_actor
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import sys
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from mqtt_ca_registry.api.request_context import new_request_id
+from mqtt_ca_registry.request_context import new_request_id
 
 MAX_URL_BYTES = 65_535  # httptools' limit on a request target
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from mqtt_ca_registry.api.request_context import RequestIdFilter
+from mqtt_ca_registry.request_context import RequestIdFilter
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] [%(request_id)s] %(message)s"
 

@@ -24,9 +24,9 @@ from mqtt_ca_registry.alibaba.signing import (
     SignedRequest,
     action_of,
 )
-from mqtt_ca_registry.api.request_context import current_request_id, set_actor
 from mqtt_ca_registry.db.session import is_database_unavailable
 from mqtt_ca_registry.errors import DomainError, ErrorCode
+from mqtt_ca_registry.request_context import current_request_id, set_actor
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mqtt_ca_registry.api.request_context import set_actor
 from mqtt_ca_registry.clock import Clock
 from mqtt_ca_registry.config import Settings
 from mqtt_ca_registry.errors import ErrorCode, UnauthorizedError
+from mqtt_ca_registry.request_context import set_actor
 
 
 async def get_clock(request: Request) -> Clock:

@@ -11,14 +11,14 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mqtt_ca_registry.api.problems import PROBLEM_CONTENT_TYPE, TYPE_BASE
-from mqtt_ca_registry.api.request_context import (
+from mqtt_ca_registry.errors import ErrorCode
+from mqtt_ca_registry.request_context import (
     REQUEST_ID_HEADER,
     bind_request_id,
     reset_actor,
     set_actor,
     unbind_request_id,
 )
-from mqtt_ca_registry.errors import ErrorCode
 
 access_log = logging.getLogger("mqtt_ca_registry.access")
 error_log = logging.getLogger("mqtt_ca_registry.errors")

@@ -14,9 +14,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
-from mqtt_ca_registry.api.request_context import current_request_id
 from mqtt_ca_registry.db.session import is_database_unavailable
 from mqtt_ca_registry.errors import DomainError, ErrorCode, FieldProblem
+from mqtt_ca_registry.request_context import current_request_id
 
 logger = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mqtt_ca_registry.api.request_context import current_actor, current_request_id
 from mqtt_ca_registry.clock import Clock
 from mqtt_ca_registry.models import Event
+from mqtt_ca_registry.request_context import current_actor, current_request_id
 
 
 class EventType(StrEnum):

@@ -1,4 +1,5 @@
-"""Request ids: one per request, on the response header and in every log line of the request."""
+"""Request context: the id and the actor of the call being handled (any front end), for
+log lines and audit events. Context variables: each request, connect or task sees its own."""
 
 from __future__ import annotations
 
