@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -109,14 +110,7 @@ def decode_chain(text: str, *, field: str, max_bytes: int, max_count: int) -> En
     check_text_limits(text, field=field, max_bytes=max_bytes)
     check_no_private_key(text, field=field)
     pieces, bare = _split(text, field=field)
-    if len(pieces) > max_count:
-        raise _error(
-            ErrorCode.CHAIN_TOO_LONG,
-            field,
-            f"{field} holds {len(pieces)} certificates; at most {max_count} are accepted. "
-            "Send the certificate first, then only the intermediate CAs needed to reach a "
-            "registered CA.",
-        )
+    _check_count(len(pieces), field=field, max_count=max_count)
     ders: list[bytes] = []
     for position, piece in enumerate(pieces):
         where = _where(field, position, len(pieces))
@@ -128,6 +122,42 @@ def decode_chain(text: str, *, field: str, max_bytes: int, max_count: int) -> En
             raise
         ders.append(der)
     return EncodedChain(tuple(ders), bare)
+
+
+def der_chain(ders: Sequence[bytes], *, field: str, max_bytes: int, max_count: int) -> EncodedChain:
+    """A chain given as DER encodings (as a TLS handshake carries it, leaf first), with the
+    checks :func:`decode_chain` makes of text: present, within ``max_bytes`` in all, at most
+    ``max_count`` certificates, positive serials."""
+    if not ders:
+        raise _error(
+            ErrorCode.CERTIFICATE_MISSING,
+            field,
+            f"{field} is empty; present the device certificate, then any intermediates.",
+        )
+    size = sum(len(der) for der in ders)
+    if size > max_bytes:
+        raise _error(
+            ErrorCode.INPUT_TOO_LARGE,
+            field,
+            f"{field} is {size} bytes of DER; the limit is {max_bytes} bytes.",
+        )
+    _check_count(len(ders), field=field, max_count=max_count)
+    for position, der in enumerate(ders):
+        if serial_sign(der) in (-1, 0):
+            where = _where(field, position, len(ders))
+            raise serial_not_positive(field, None, what=where)
+    return EncodedChain(tuple(bytes(der) for der in ders), bare=False)
+
+
+def _check_count(count: int, *, field: str, max_count: int) -> None:
+    if count > max_count:
+        raise _error(
+            ErrorCode.CHAIN_TOO_LONG,
+            field,
+            f"{field} holds {count} certificates; at most {max_count} are accepted. "
+            "Send the certificate first, then only the intermediate CAs needed to reach a "
+            "registered CA.",
+        )
 
 
 def parse_chain(
