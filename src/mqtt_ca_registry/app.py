@@ -17,6 +17,7 @@ from mqtt_ca_registry.alibaba.signing import NonceCache, RequestVerifier, parse_
 from mqtt_ca_registry.api.deps import require_token
 from mqtt_ca_registry.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from mqtt_ca_registry.api.problems import install_problem_handlers, problem_responses
+from mqtt_ca_registry.backend import Backend
 from mqtt_ca_registry.ca_certificates.router import router as ca_certificates_router
 from mqtt_ca_registry.clock import Clock, SystemClock
 from mqtt_ca_registry.config import Settings, get_settings
@@ -75,15 +76,22 @@ def create_app(
     """
     settings = settings or get_settings()
 
+    caches = AuthenticationCaches()
+
+    def serve_from(database: Database) -> None:
+        app.state.database = database
+        app.state.backend = Backend(database, app.state.clock, settings, caches)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = database is None
-        app.state.database = database or Database(settings.database_url)
+        if database is not None:
+            yield
+            return
+        serve_from(Database(settings.database_url))
         try:
             yield
         finally:
-            if owned:
-                await app.state.database.dispose()
+            await app.state.database.dispose()
 
     app: FastAPI = FastAPIOffline(
         title="mqtt-ca-registry",
@@ -99,12 +107,11 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.head_revision = head_revision()
-    app.state.auth_caches = AuthenticationCaches()
     app.state.alibaba_verifier = RequestVerifier(
         parse_access_keys(settings.access_keys.get_secret_value()), NonceCache()
     )
-    if database is not None:
-        app.state.database = database
+    if database is not None:  # given by the caller (tests), who disposes of it
+        serve_from(database)
 
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

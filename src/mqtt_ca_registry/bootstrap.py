@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from mqtt_ca_registry.backend import Backend
 from mqtt_ca_registry.clock import Clock, SystemClock
 from mqtt_ca_registry.config import Settings
 from mqtt_ca_registry.db.migrations import current_revision, head_revision, upgrade
 from mqtt_ca_registry.db.session import Database
 from mqtt_ca_registry.errors import ConflictError
 from mqtt_ca_registry.instances.schemas import InstanceCreate
-from mqtt_ca_registry.instances.service import InstanceService
 from mqtt_ca_registry.models import Edition
 from mqtt_ca_registry.request_context import reset_actor, set_actor
 
@@ -36,8 +36,8 @@ async def seed_default_instance(database: Database, settings: Settings, clock: C
     )
     token = set_actor("system")
     try:
-        async with database.session(write=True) as session:
-            await InstanceService(session, clock).create(data)
+        async with Backend(database, clock, settings).write() as services:
+            await services.instances.create(data)
         logger.info("created default instance %s", settings.default_instance_id)
     except ConflictError:
         pass  # another process seeded it first

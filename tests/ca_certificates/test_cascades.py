@@ -16,7 +16,7 @@ DEVICES = 2_000
 
 
 async def bulk_devices(database: Database, instance_id: str, ca_sn: str, count: int) -> None:
-    async with database.session(write=True) as session:
+    async with database.sessionmaker.begin() as session:
         binding = await session.scalar(
             select(CaBinding).where(CaBinding.instance_id == instance_id, CaBinding.ca_sn == ca_sn)
         )
@@ -79,7 +79,7 @@ async def test_cascades_over_many_devices(
     assert await count_by_status(client, platinum_instance, ca.sn, "active") == DEVICES
 
     assert (await client.delete(base)).status_code == 204
-    async with database.session() as session:
+    async with database.sessionmaker() as session:
         remaining = await session.scalar(select(func.count()).select_from(DeviceCertificate))
         pems = await session.scalar(select(func.count()).select_from(DeviceCertificatePem))
     assert remaining == 10

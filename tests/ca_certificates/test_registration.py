@@ -191,10 +191,8 @@ class TestRegisterCa:
     async def test_fail_code_expired(
         self, client: httpx.AsyncClient, platinum_instance: str, clock: FrozenClock
     ) -> None:
-        client_app = client._transport.app  # type: ignore[attr-defined]
-        client_app.state.settings = client_app.state.settings.model_copy(
-            update={"registration_code_ttl_seconds": 60}
-        )
+        backend = client._transport.app.state.backend  # type: ignore[attr-defined]
+        backend.settings = backend.settings.model_copy(update={"registration_code_ttl_seconds": 60})
         code = await new_code(client, platinum_instance)
         ca = make_ca(not_after=NOW + timedelta(days=10))
         clock.advance(timedelta(seconds=61))

@@ -42,7 +42,7 @@ async def _inspect(url: str) -> tuple[set[str], list[Any], str | None]:
 async def _instance_ids(url: str) -> list[str]:
     database = Database(url)
     try:
-        async with database.session() as session:
+        async with database.sessionmaker() as session:
             return list((await session.scalars(select(Instance.instance_id))).all())
     finally:
         await database.dispose()
@@ -95,7 +95,7 @@ def test_default_instance_not_recreated_after_user_deleted_it(scratch_database_u
     async def _delete() -> None:
         database = Database(scratch_database_url)
         try:
-            async with database.session(write=True) as session:
+            async with database.sessionmaker.begin() as session:
                 await session.delete(await session.get(Instance, "mqtt-cn-local"))
         finally:
             await database.dispose()

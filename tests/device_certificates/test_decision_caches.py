@@ -203,7 +203,7 @@ class TestBoundedInBytes:
     ) -> None:
         app = create_app(settings, clock=clock, database=database)
         caches = AuthenticationCaches(max_decision_bytes=16_384, max_store_bytes=1_000_000)
-        app.state.auth_caches = caches
+        app.state.backend.authenticator.caches = caches
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as c:
             created = await c.post(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import httpx
 
+from mqtt_ca_registry.backend import Backend
 from mqtt_ca_registry.clock import FrozenClock
+from mqtt_ca_registry.config import Settings
 from mqtt_ca_registry.db.session import Database
-from mqtt_ca_registry.device_certificates.service import DeviceService
 from tests.ca_certificates.helpers import registered_ca
 from tests.ca_certificates.test_lifecycle import connect
 from tests.support.certs import make_leaf
@@ -20,8 +21,8 @@ async def test_every_offset_page_matches_a_plain_offset_scan(
     # Interleave two CAs so the instance scope and the CA scope differ.
     for n in range(11):
         await connect(client, platinum_instance, make_leaf(first if n % 3 else second, f"d{n}"))
-    async with database.session() as session:
-        service = DeviceService(session, clock)
+    async with Backend(database, clock, Settings()).read() as services:
+        service = services.devices
         for ca_sn, total in ((None, 11), (first.sn, 7), (second.sn, 4)):
             binding_id = (await service.binding(platinum_instance, ca_sn)).id if ca_sn else None
             scope_instance = None if ca_sn else platinum_instance

@@ -58,7 +58,9 @@ async def test_every_change_is_recorded(
     rejected = body["items"][5]  # type: ignore[index]
     assert rejected["outcome"] == "rejected"
     assert rejected["details"]["reason_code"] == "unknown_issuer"
-    assert set(rejected["details"]) <= {"reason_code", "fingerprint_sha256", "subject"}
+    assert set(rejected["details"]) <= {"reason_code", "fingerprint_sha256", "subject", "transport"}
+    assert rejected["details"]["transport"] == "http"
+    assert body["items"][8]["details"]["transport"] == "http"  # type: ignore[index]
     for event in body["items"]:  # type: ignore[attr-defined]
         assert event["actor"] == "anonymous"
         assert event["request_id"]

@@ -7,9 +7,8 @@ from typing import Any
 
 from mqtt_ca_registry.alibaba.context import ActionContext, millis, status_flag
 from mqtt_ca_registry.alibaba.params import Params
-from mqtt_ca_registry.ca_certificates.service import CaCertificateService, CaView
+from mqtt_ca_registry.ca_certificates.service import CaView
 from mqtt_ca_registry.errors import ErrorCode, InvalidInputError
-from mqtt_ca_registry.instances.service import InstanceService
 from mqtt_ca_registry.models import CaBindingStatus, Edition, Instance
 
 IN_SERVICE = 5  # InstanceStatus "In service"
@@ -34,8 +33,8 @@ async def register_ca_certificate(ctx: ActionContext, params: Params) -> dict[st
     name = params.required("CaName")
     ca_content = params.required("CaContent")
     verification = params.required("VerificationContent")
-    async with ctx.database.session(write=True) as session:
-        view = await CaCertificateService(session, ctx.clock, ctx.settings).register(
+    async with ctx.backend.write() as services:
+        view = await services.cas.register(
             instance_id, name=name, ca_certificate=ca_content, verification_certificate=verification
         )
     return {"Sn": view.certificate.sn}
@@ -43,24 +42,23 @@ async def register_ca_certificate(ctx: ActionContext, params: Params) -> dict[st
 
 async def get_register_code(ctx: ActionContext, params: Params) -> dict[str, Any]:
     instance_id = params.required("MqttInstanceId")
-    async with ctx.database.session(write=True) as session:
-        service = CaCertificateService(session, ctx.clock, ctx.settings)
-        code = await service.issue_registration_code(instance_id)
+    async with ctx.backend.write() as services:
+        code = await services.cas.issue_registration_code(instance_id)
     return {"RegisterCode": code.code}
 
 
 async def get_ca_certificate(ctx: ActionContext, params: Params) -> dict[str, Any]:
     instance_id, sn = params.required("MqttInstanceId"), params.required("Sn")
-    async with ctx.database.session() as session:
-        view = await CaCertificateService(session, ctx.clock, ctx.settings).get(instance_id, sn)
+    async with ctx.backend.read() as services:
+        view = await services.cas.get(instance_id, sn)
     return {"Data": ca_data(view)}
 
 
 async def list_ca_certificate(ctx: ActionContext, params: Params) -> dict[str, Any]:
     instance_id = params.required("MqttInstanceId")
     page_no, page_size = params.page()
-    async with ctx.database.session() as session:
-        page = await CaCertificateService(session, ctx.clock, ctx.settings).list(
+    async with ctx.backend.read() as services:
+        page = await services.cas.list(
             instance_id, limit=page_size, offset=(page_no - 1) * page_size
         )
     return {
@@ -77,9 +75,8 @@ async def _set_ca_status(
     ctx: ActionContext, params: Params, status: CaBindingStatus
 ) -> dict[str, Any]:
     instance_id, sn = params.required("MqttInstanceId"), params.required("Sn")
-    async with ctx.database.session(write=True) as session:
-        service = CaCertificateService(session, ctx.clock, ctx.settings)
-        view = await service.set_status(instance_id, sn, status)
+    async with ctx.backend.write() as services:
+        view = await services.cas.set_status(instance_id, sn, status)
     return {"Sn": view.certificate.sn}
 
 
@@ -93,10 +90,8 @@ async def inactivate_ca_certificate(ctx: ActionContext, params: Params) -> dict[
 
 async def delete_ca_certificate(ctx: ActionContext, params: Params) -> dict[str, Any]:
     instance_id, sn = params.required("MqttInstanceId"), params.required("Sn")
-    async with ctx.database.session(write=True) as session:
-        deleted = await CaCertificateService(session, ctx.clock, ctx.settings).delete(
-            instance_id, sn
-        )
+    async with ctx.backend.write() as services:
+        deleted = await services.cas.delete(instance_id, sn)
     return {"Sn": deleted}
 
 
@@ -136,8 +131,8 @@ def _instance_data(instance: Instance) -> dict[str, Any]:
 
 async def list_instances(ctx: ActionContext, params: Params) -> dict[str, Any]:
     wanted = _tag_filter(params)
-    async with ctx.database.session() as session:
-        instances = await InstanceService(session, ctx.clock).all()
+    async with ctx.backend.read() as services:
+        instances = await services.instances.all()
     selected = [i for i in instances if all(i.tags.get(k) == v for k, v in wanted)]
     return {
         "Code": "200",

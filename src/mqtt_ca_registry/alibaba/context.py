@@ -5,18 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from mqtt_ca_registry.clock import Clock
-from mqtt_ca_registry.config import Settings
-from mqtt_ca_registry.db.session import Database
-from mqtt_ca_registry.device_certificates.caches import AuthenticationCaches
+from mqtt_ca_registry.backend import Backend
 
 
 @dataclass(frozen=True)
 class ActionContext:
-    database: Database
-    clock: Clock
-    settings: Settings
-    auth_caches: AuthenticationCaches
+    """The backend: adapters open ``backend.read()`` or ``backend.write()`` for one action."""
+
+    backend: Backend
 
 
 def millis(moment: datetime) -> int:

@@ -6,8 +6,7 @@ from typing import Any
 
 from mqtt_ca_registry.alibaba.context import ActionContext, millis, status_flag
 from mqtt_ca_registry.alibaba.params import Params
-from mqtt_ca_registry.device_certificates.repository import DeviceRepository, DeviceRow
-from mqtt_ca_registry.device_certificates.service import DeviceService, device_detail
+from mqtt_ca_registry.device_certificates.repository import DeviceRow
 from mqtt_ca_registry.models import CaBindingStatus
 
 
@@ -33,18 +32,19 @@ def _ids(params: Params) -> tuple[str, str, str]:
 
 async def get_device_certificate(ctx: ActionContext, params: Params) -> dict[str, Any]:
     instance_id, ca_sn, device_sn = _ids(params)
-    row, pem = await device_detail(ctx.database, ctx.clock, instance_id, ca_sn, device_sn)
-    return {"Data": device_data(row, pem)}
+    async with ctx.backend.read() as services:
+        found = await services.devices.detail(instance_id, ca_sn, device_sn)
+    return {"Data": device_data(found.device, found.certificate_pem)}
 
 
 async def _list(ctx: ActionContext, params: Params, ca_sn: str | None) -> dict[str, Any]:
     instance_id = params.required("MqttInstanceId")
     page_no, page_size = params.page()
-    async with ctx.database.session() as session:
-        page = await DeviceService(session, ctx.clock).list(
+    async with ctx.backend.read() as services:
+        page = await services.devices.list(
             instance_id, ca_sn=ca_sn, limit=page_size, offset=(page_no - 1) * page_size
         )
-        pems = await DeviceRepository(session).pems([row.id for row in page.items])
+        pems = await services.devices.pems(page.items)
     return {
         "Data": {
             "DeviceCertificateVOS": [device_data(r, pems.get(r.id, "")) for r in page.items],
@@ -67,10 +67,8 @@ async def _set_status(
     ctx: ActionContext, params: Params, status: CaBindingStatus
 ) -> dict[str, Any]:
     instance_id, ca_sn, device_sn = _ids(params)
-    async with ctx.database.session(write=True) as session:
-        row = await DeviceService(session, ctx.clock).set_status(
-            instance_id, ca_sn, device_sn, status
-        )
+    async with ctx.backend.write() as services:
+        row = await services.devices.set_status(instance_id, ca_sn, device_sn, status)
     return {"DeviceSn": row.device_sn}
 
 
@@ -84,6 +82,6 @@ async def inactivate_device_certificate(ctx: ActionContext, params: Params) -> d
 
 async def delete_device_certificate(ctx: ActionContext, params: Params) -> dict[str, Any]:
     instance_id, ca_sn, device_sn = _ids(params)
-    async with ctx.database.session(write=True) as session:
-        deleted = await DeviceService(session, ctx.clock).delete(instance_id, ca_sn, device_sn)
+    async with ctx.backend.write() as services:
+        deleted = await services.devices.delete(instance_id, ca_sn, device_sn)
     return {"DeviceSn": deleted}

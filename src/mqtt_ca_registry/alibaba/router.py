@@ -169,8 +169,7 @@ async def alibaba_openapi(request: Request) -> Response:
             404,
             f"Action {action[:64]!r} is not one this emulator serves; see /docs.",
         )
-    state = request.app.state
-    context = ActionContext(state.database, state.clock, state.settings, state.auth_caches)
+    context = ActionContext(request.app.state.backend)
     try:
         result = await handler(context, Params([*signed.query, *signed.form]))
     except DomainError as error:

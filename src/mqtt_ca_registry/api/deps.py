@@ -1,13 +1,16 @@
-"""Dependencies shared by the REST routers: the app's clock and settings, the API token."""
+"""Dependencies shared by the REST routers: the backend's services, clock and settings, the API
+token."""
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from mqtt_ca_registry.backend import Backend, Services
 from mqtt_ca_registry.clock import Clock
 from mqtt_ca_registry.config import Settings
 from mqtt_ca_registry.errors import ErrorCode, UnauthorizedError
@@ -26,6 +29,29 @@ async def get_app_settings(request: Request) -> Settings:
 
 ClockDep = Annotated[Clock, Depends(get_clock)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def backend_of(request: Request) -> Backend:
+    """The app's backend (dependencies are ``async def``: FastAPI runs a plain ``def`` one on a
+    worker thread, a hop that costs more than what it does)."""
+    backend: Backend = request.app.state.backend
+    return backend
+
+
+async def _read_services(request: Request) -> AsyncIterator[Services]:
+    async with backend_of(request).read() as services:
+        yield services
+
+
+async def _write_services(request: Request) -> AsyncIterator[Services]:
+    async with backend_of(request).write() as services:
+        yield services
+
+
+# scope="function": commit before the response is sent, so a failed commit is what the client
+# sees; a 2xx always means the change is durable.
+ReadServices = Annotated[Services, Depends(_read_services, scope="function")]
+WriteServices = Annotated[Services, Depends(_write_services, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="Needed when MQTT_CA_REGISTRY_API_TOKEN is set.")
 

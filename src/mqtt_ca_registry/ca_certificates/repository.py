@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from mqtt_ca_registry.db.unit_of_work import Repository, query
 from mqtt_ca_registry.models import CaBinding, CaCertificate, DeviceCertificate, RegistrationCode
 
 
@@ -20,20 +22,33 @@ class BoundCa(NamedTuple):
     certificate: CaCertificate
 
 
-class RegistrationCodeRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+def delete_unbound_certificates(session: Session, sns: Sequence[str]) -> None:
+    """Delete the CA records among ``sns`` that no binding holds: they go with their last one."""
+    if not sns:
+        return
+    still_bound = select(CaBinding.ca_sn).where(CaBinding.ca_sn.in_(sns))
+    session.execute(
+        delete(CaCertificate).where(CaCertificate.sn.in_(sns), CaCertificate.sn.not_in(still_bound))
+    )
 
-    async def add(self, code: RegistrationCode) -> None:
-        self.session.add(code)
-        await self.session.flush()
 
-    async def get(self, code: str) -> RegistrationCode | None:
-        return await self.session.scalar(
-            select(RegistrationCode).where(RegistrationCode.code == code)
-        )
+def _changed_one(result: object) -> bool:
+    assert isinstance(result, CursorResult)
+    return result.rowcount == 1
 
-    async def prune_unused(self, instance_id: str, *, keep: int) -> None:
+
+class RegistrationCodeRepository(Repository):
+    @query
+    def add(self, session: Session, code: RegistrationCode) -> None:
+        session.add(code)
+        session.flush()
+
+    @query
+    def get(self, session: Session, code: str) -> RegistrationCode | None:
+        return session.scalar(select(RegistrationCode).where(RegistrationCode.code == code))
+
+    @query
+    def prune_unused(self, session: Session, instance_id: str, *, keep: int) -> None:
         """Delete the oldest unused codes of an instance beyond the newest ``keep``."""
         newest = (
             select(RegistrationCode.id)
@@ -41,7 +56,7 @@ class RegistrationCodeRepository:
             .order_by(RegistrationCode.id.desc())
             .limit(keep)
         )
-        await self.session.execute(
+        session.execute(
             delete(RegistrationCode).where(
                 RegistrationCode.instance_id == instance_id,
                 RegistrationCode.used_at.is_(None),
@@ -49,55 +64,70 @@ class RegistrationCodeRepository:
             )
         )
 
-    async def consume(self, code: str, *, now: datetime) -> bool:
+    @query
+    def consume(self, session: Session, code: str, *, now: datetime) -> bool:
         """Mark a code used. False if it was already used (by a concurrent registration too)."""
-        result = await self.session.execute(
-            update(RegistrationCode)
-            .where(RegistrationCode.code == code, RegistrationCode.used_at.is_(None))
-            .values(used_at=now)
-        )
-        assert isinstance(result, CursorResult)
-        return result.rowcount == 1
-
-
-class CaRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get_certificate(self, sn: str) -> CaCertificate | None:
-        return await self.session.get(CaCertificate, sn)
-
-    async def add_certificate(self, certificate: CaCertificate) -> None:
-        self.session.add(certificate)
-        await self.session.flush()
-
-    async def add_binding(self, binding: CaBinding) -> None:
-        self.session.add(binding)
-        await self.session.flush()
-
-    async def get_binding(self, instance_id: str, sn: str) -> BoundCa | None:
-        row = (
-            await self.session.execute(
-                select(CaBinding, CaCertificate)
-                .join(CaCertificate, CaCertificate.sn == CaBinding.ca_sn)
-                .where(CaBinding.instance_id == instance_id, CaBinding.ca_sn == sn)
+        return _changed_one(
+            session.execute(
+                update(RegistrationCode)
+                .where(RegistrationCode.code == code, RegistrationCode.used_at.is_(None))
+                .values(used_at=now)
             )
+        )
+
+
+class CaRepository(Repository):
+    @query
+    def get_certificate(self, session: Session, sn: str) -> CaCertificate | None:
+        return session.get(CaCertificate, sn)
+
+    @query
+    def add_certificate(self, session: Session, certificate: CaCertificate) -> bool:
+        """Insert; False if this serial or fingerprint is stored already (a concurrent
+        registration stored it first)."""
+        try:
+            with session.begin_nested():
+                session.add(certificate)
+        except IntegrityError:
+            return False
+        return True
+
+    @query
+    def add_binding(self, session: Session, binding: CaBinding) -> bool:
+        """Insert; False if the CA is bound to the instance already (a concurrent
+        registration won)."""
+        try:
+            with session.begin_nested():
+                session.add(binding)
+        except IntegrityError:
+            return False
+        return True
+
+    @query
+    def get_binding(self, session: Session, instance_id: str, sn: str) -> BoundCa | None:
+        row = session.execute(
+            select(CaBinding, CaCertificate)
+            .join(CaCertificate, CaCertificate.sn == CaBinding.ca_sn)
+            .where(CaBinding.instance_id == instance_id, CaBinding.ca_sn == sn)
         ).first()
         return BoundCa(row.CaBinding, row.CaCertificate) if row else None
 
-    def _filtered(self, instance_id: str, sn: str | None, status: str | None):  # type: ignore[no-untyped-def]
-        query = select(CaBinding, CaCertificate).join(
+    @staticmethod
+    def _filtered(instance_id: str, sn: str | None, status: str | None) -> Any:
+        statement = select(CaBinding, CaCertificate).join(
             CaCertificate, CaCertificate.sn == CaBinding.ca_sn
         )
-        query = query.where(CaBinding.instance_id == instance_id)
+        statement = statement.where(CaBinding.instance_id == instance_id)
         if sn is not None:
-            query = query.where(CaBinding.ca_sn == sn)
+            statement = statement.where(CaBinding.ca_sn == sn)
         if status is not None:
-            query = query.where(CaBinding.status == status)
-        return query
+            statement = statement.where(CaBinding.status == status)
+        return statement
 
-    async def page(
+    @query
+    def page(
         self,
+        session: Session,
         instance_id: str,
         *,
         sn: str | None,
@@ -107,58 +137,64 @@ class CaRepository:
         offset: int = 0,
     ) -> list[BoundCa]:
         """A page of an instance's bindings in registration order (keyset or offset)."""
-        query = self._filtered(instance_id, sn, status).order_by(CaBinding.id).limit(limit)
+        statement = self._filtered(instance_id, sn, status).order_by(CaBinding.id).limit(limit)
         if after_id is not None:
-            query = query.where(CaBinding.id > after_id)
+            statement = statement.where(CaBinding.id > after_id)
         if offset:
-            query = query.offset(offset)
-        rows = (await self.session.execute(query)).all()
+            statement = statement.offset(offset)
+        rows = session.execute(statement).all()
         return [BoundCa(row.CaBinding, row.CaCertificate) for row in rows]
 
-    async def count(self, instance_id: str, *, sn: str | None, status: str | None) -> int:
-        query = select(func.count()).select_from(self._filtered(instance_id, sn, status).subquery())
-        return (await self.session.scalar(query)) or 0
+    @query
+    def count(
+        self, session: Session, instance_id: str, *, sn: str | None, status: str | None
+    ) -> int:
+        statement = select(func.count()).select_from(
+            self._filtered(instance_id, sn, status).subquery()
+        )
+        return session.scalar(statement) or 0
 
-    async def device_counts(self, binding_ids: Sequence[int]) -> dict[int, int]:
+    @query
+    def device_counts(self, session: Session, binding_ids: Sequence[int]) -> dict[int, int]:
         if not binding_ids:
             return {}
-        rows = await self.session.execute(
+        rows = session.execute(
             select(DeviceCertificate.binding_id, func.count().label("devices"))
             .where(DeviceCertificate.binding_id.in_(binding_ids))
             .group_by(DeviceCertificate.binding_id)
         )
         return {row.binding_id: row.devices for row in rows.all()}
 
-    async def cascade_status(self, binding_id: int, status: str, *, now: datetime) -> bool:
+    @query
+    def cascade_status(
+        self, session: Session, binding: CaBinding, status: str, *, now: datetime
+    ) -> bool:
         """Set a binding's status and start a new cascade generation: O(1) for any device count.
 
-        False if the binding is gone (deleted concurrently).
+        False if the binding is gone (deleted concurrently); otherwise ``binding`` is
+        refreshed.
         """
-        result = await self.session.execute(
-            update(CaBinding)
-            .where(CaBinding.id == binding_id)
-            .values(
-                status=status,
-                cascade_generation=CaBinding.cascade_generation + 1,
-                status_changed_at=now,
+        changed = _changed_one(
+            session.execute(
+                update(CaBinding)
+                .where(CaBinding.id == binding.id)
+                .values(
+                    status=status,
+                    cascade_generation=CaBinding.cascade_generation + 1,
+                    status_changed_at=now,
+                )
             )
         )
-        assert isinstance(result, CursorResult)
-        return result.rowcount == 1
+        if changed:
+            session.refresh(binding)
+        return changed
 
-    async def delete_binding(self, binding_id: int) -> bool:
+    @query
+    def delete_binding(self, session: Session, binding_id: int) -> bool:
         """Delete a binding; its devices (and their PEMs) go by FK cascade. False if gone."""
-        result = await self.session.execute(delete(CaBinding).where(CaBinding.id == binding_id))
-        assert isinstance(result, CursorResult)
-        return result.rowcount == 1
+        return _changed_one(session.execute(delete(CaBinding).where(CaBinding.id == binding_id)))
 
-    async def delete_certificates_if_unbound(self, sns: Sequence[str]) -> None:
+    @query
+    def delete_certificates_if_unbound(self, session: Session, sns: Sequence[str]) -> None:
         """The CA records go with their last binding."""
-        if not sns:
-            return
-        still_bound = select(CaBinding.ca_sn).where(CaBinding.ca_sn.in_(sns))
-        await self.session.execute(
-            delete(CaCertificate).where(
-                CaCertificate.sn.in_(sns), CaCertificate.sn.not_in(still_bound)
-            )
-        )
+        delete_unbound_certificates(session, sns)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from mqtt_ca_registry.api.deps import ClockDep, SettingsDep
+from mqtt_ca_registry.api.deps import ReadServices, WriteServices
 from mqtt_ca_registry.api.pagination import (
     DEFAULT_PAGE_SIZE,
     CursorQuery,
@@ -23,8 +23,7 @@ from mqtt_ca_registry.ca_certificates.schemas import (
     RegistrationCodeOut,
     Status,
 )
-from mqtt_ca_registry.ca_certificates.service import CaCertificateService
-from mqtt_ca_registry.db.session import ReadSessionDep, WriteSessionDep
+from mqtt_ca_registry.ca_certificates.service import CaView
 from mqtt_ca_registry.errors import ErrorCode, InvalidInputError
 from mqtt_ca_registry.instances.router import InstancePath
 from mqtt_ca_registry.models import CaBindingStatus
@@ -38,6 +37,39 @@ SnPath = Annotated[
 _CERT_ERRORS = problem_responses(400, 403, 404, 409, 413, 422)
 
 
+def _fields(view: CaView) -> dict[str, Any]:
+    b, c = view.binding, view.certificate
+    return {
+        "sn": c.sn,
+        "name": b.name,
+        "status": b.status,
+        "fingerprint_sha256": c.fingerprint_sha256,
+        "subject": c.subject,
+        "issuer": c.issuer,
+        "key_algorithm": c.key_algorithm,
+        "key_size": c.key_size,
+        "curve": c.curve,
+        "not_before": c.not_before,
+        "not_after": c.not_after,
+        "registered_at": b.registered_at,
+        "registration_code": b.registration_code,
+        "instance_id": b.instance_id,
+        "device_count": view.device_count,
+    }
+
+
+def ca_out(view: CaView) -> CaOut:
+    return CaOut(**_fields(view))
+
+
+def ca_detail(view: CaView) -> CaDetail:
+    return CaDetail(
+        **_fields(view),
+        certificate_pem=view.certificate.certificate_pem,
+        verification_certificate_pem=view.binding.verification_certificate_pem,
+    )
+
+
 @router.post(
     "/registration-codes",
     status_code=status.HTTP_201_CREATED,
@@ -47,9 +79,9 @@ _CERT_ERRORS = problem_responses(400, 403, 404, 409, 413, 422)
     responses=problem_responses(403, 404, 422),
 )
 async def issue_registration_code(
-    instance_id: InstancePath, session: WriteSessionDep, clock: ClockDep, settings: SettingsDep
+    instance_id: InstancePath, services: WriteServices
 ) -> RegistrationCodeOut:
-    code = await CaCertificateService(session, clock, settings).issue_registration_code(instance_id)
+    code = await services.cas.issue_registration_code(instance_id)
     return RegistrationCodeOut(
         code=code.code,
         instance_id=code.instance_id,
@@ -71,25 +103,21 @@ async def issue_registration_code(
 async def register_ca_certificate(
     instance_id: InstancePath,
     body: CaRegister,
-    session: WriteSessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    services: WriteServices,
 ) -> CaDetail:
-    view = await CaCertificateService(session, clock, settings).register(
+    view = await services.cas.register(
         instance_id,
         name=body.name,
         ca_certificate=body.ca_certificate,
         verification_certificate=body.verification_certificate,
     )
-    return view.detail()
+    return ca_detail(view)
 
 
 @router.get("/ca-certificates", summary="List CA certificates", responses=_CERT_ERRORS)
 async def list_ca_certificates(
     instance_id: InstancePath,
-    session: ReadSessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    services: ReadServices,
     sn: Annotated[str | None, Query(description="Only the CA with this serial.")] = None,
     status_: Annotated[Status | None, Query(alias="status")] = None,
     page_size: PageSizeQuery = DEFAULT_PAGE_SIZE,
@@ -98,22 +126,20 @@ async def list_ca_certificates(
     after = decode_cursor(cursor, "ca")
     if after is not None and not isinstance(after, int):
         raise InvalidInputError(ErrorCode.INVALID_CURSOR, "cursor is not valid.", field="cursor")
-    page = await CaCertificateService(session, clock, settings).list(
+    page = await services.cas.list(
         instance_id, sn=sn, status=status_, after_id=after, limit=page_size
     )
     next_cursor = encode_cursor("ca", page.items[-1].binding.id) if page.has_more else None
-    return Page(items=[v.out() for v in page.items], next_cursor=next_cursor, total=page.total)
+    return Page(items=[ca_out(v) for v in page.items], next_cursor=next_cursor, total=page.total)
 
 
 @router.get("/ca-certificates/{sn}", summary="Get a CA certificate", responses=_CERT_ERRORS)
 async def get_ca_certificate(
     instance_id: InstancePath,
     sn: SnPath,
-    session: ReadSessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    services: ReadServices,
 ) -> CaDetail:
-    return (await CaCertificateService(session, clock, settings).get(instance_id, sn)).detail()
+    return ca_detail(await services.cas.get(instance_id, sn))
 
 
 @router.get(
@@ -125,11 +151,9 @@ async def get_ca_certificate(
 async def download_ca_certificate(
     instance_id: InstancePath,
     sn: SnPath,
-    session: ReadSessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    services: ReadServices,
 ) -> Response:
-    view = await CaCertificateService(session, clock, settings).get(instance_id, sn)
+    view = await services.cas.get(instance_id, sn)
     return Response(
         content=view.certificate.certificate_pem,
         media_type="application/x-pem-file",
@@ -145,12 +169,9 @@ async def download_ca_certificate(
 async def activate_ca_certificate(
     instance_id: InstancePath,
     sn: SnPath,
-    session: WriteSessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    services: WriteServices,
 ) -> CaOut:
-    service = CaCertificateService(session, clock, settings)
-    return (await service.set_status(instance_id, sn, CaBindingStatus.ACTIVE)).out()
+    return ca_out(await services.cas.set_status(instance_id, sn, CaBindingStatus.ACTIVE))
 
 
 @router.post(
@@ -161,12 +182,9 @@ async def activate_ca_certificate(
 async def deactivate_ca_certificate(
     instance_id: InstancePath,
     sn: SnPath,
-    session: WriteSessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    services: WriteServices,
 ) -> CaOut:
-    service = CaCertificateService(session, clock, settings)
-    return (await service.set_status(instance_id, sn, CaBindingStatus.INACTIVE)).out()
+    return ca_out(await services.cas.set_status(instance_id, sn, CaBindingStatus.INACTIVE))
 
 
 @router.delete(
@@ -178,9 +196,7 @@ async def deactivate_ca_certificate(
 async def delete_ca_certificate(
     instance_id: InstancePath,
     sn: SnPath,
-    session: WriteSessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    services: WriteServices,
 ) -> Response:
-    await CaCertificateService(session, clock, settings).delete(instance_id, sn)
+    await services.cas.delete(instance_id, sn)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

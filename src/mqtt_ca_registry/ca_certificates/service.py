@@ -6,21 +6,21 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any
 
 from mqtt_ca_registry.ca_certificates.repository import CaRepository, RegistrationCodeRepository
-from mqtt_ca_registry.ca_certificates.schemas import CA_NAME_MAX, CaDetail, CaOut
+from mqtt_ca_registry.ca_certificates.schemas import CA_NAME_MAX
 from mqtt_ca_registry.clock import Clock
 from mqtt_ca_registry.config import Settings
+from mqtt_ca_registry.db.unit_of_work import Work
 from mqtt_ca_registry.errors import (
     ConflictError,
     ErrorCode,
     InvalidInputError,
     NotFoundError,
 )
-from mqtt_ca_registry.events.recorder import EventType, record
+from mqtt_ca_registry.events.recorder import EventType, new_event
+from mqtt_ca_registry.events.repository import EventRepository
 from mqtt_ca_registry.instances.service import InstanceService
 from mqtt_ca_registry.models import CaBinding, CaBindingStatus, CaCertificate, RegistrationCode
 from mqtt_ca_registry.pki.certinfo import CertificateInfo
@@ -41,36 +41,6 @@ class CaView:
     certificate: CaCertificate
     device_count: int
 
-    def out(self) -> CaOut:
-        return CaOut(**self._fields())
-
-    def detail(self) -> CaDetail:
-        return CaDetail(
-            **self._fields(),
-            certificate_pem=self.certificate.certificate_pem,
-            verification_certificate_pem=self.binding.verification_certificate_pem,
-        )
-
-    def _fields(self) -> dict[str, object]:
-        b, c = self.binding, self.certificate
-        return {
-            "sn": c.sn,
-            "name": b.name,
-            "status": b.status,
-            "fingerprint_sha256": c.fingerprint_sha256,
-            "subject": c.subject,
-            "issuer": c.issuer,
-            "key_algorithm": c.key_algorithm,
-            "key_size": c.key_size,
-            "curve": c.curve,
-            "not_before": c.not_before,
-            "not_after": c.not_after,
-            "registered_at": b.registered_at,
-            "registration_code": b.registration_code,
-            "instance_id": b.instance_id,
-            "device_count": self.device_count,
-        }
-
 
 @dataclass(frozen=True)
 class CaPage:
@@ -79,23 +49,17 @@ class CaPage:
     has_more: bool
 
 
-@dataclass
 class CaCertificateService:
-    session: AsyncSession
-    clock: Clock
-    settings: Settings
+    def __init__(self, work: Work, clock: Clock, settings: Settings) -> None:
+        self.cas = CaRepository(work)
+        self.codes = RegistrationCodeRepository(work)
+        self.events = EventRepository(work)
+        self.instances = InstanceService(work, clock)
+        self.clock = clock
+        self.settings = settings
 
-    @property
-    def cas(self) -> CaRepository:
-        return CaRepository(self.session)
-
-    @property
-    def codes(self) -> RegistrationCodeRepository:
-        return RegistrationCodeRepository(self.session)
-
-    @property
-    def instances(self) -> InstanceService:
-        return InstanceService(self.session, self.clock)
+    async def _record(self, type_: EventType, instance_id: str, **facts: Any) -> None:
+        await self.events.add(new_event(type_, instance_id, occurred_at=self.clock.now(), **facts))
 
     # -- registration codes --------------------------------------------------------------
 
@@ -114,7 +78,7 @@ class CaCertificateService:
         await self.codes.add(code)
         await self.codes.prune_unused(instance_id, keep=self.settings.max_unused_registration_codes)
         # The code itself is not recorded: it is a bearer credential until used.
-        await record(self.session, self.clock, EventType.REGISTRATION_CODE_ISSUED, instance_id)
+        await self._record(EventType.REGISTRATION_CODE_ISSUED, instance_id)
         return code
 
     # -- registration ----------------------------------------------------------------------
@@ -153,14 +117,9 @@ class CaCertificateService:
             registered_at=now,
             status_changed_at=now,
         )
-        try:
-            async with self.session.begin_nested():
-                await self.cas.add_binding(binding)
-        except IntegrityError as exc:  # a concurrent registration of this CA here won
-            raise _already_registered(instance_id, ca.sn) from exc
-        await record(
-            self.session,
-            self.clock,
+        if not await self.cas.add_binding(binding):  # a concurrent registration here won
+            raise _already_registered(instance_id, ca.sn)
+        await self._record(
             EventType.CA_REGISTERED,
             instance_id,
             ca_sn=ca.sn,
@@ -212,10 +171,7 @@ class CaCertificateService:
             certificate_pem=ca.pem,
             created_at=now,
         )
-        try:
-            async with self.session.begin_nested():
-                await self.cas.add_certificate(certificate)
-        except IntegrityError:
+        if not await self.cas.add_certificate(certificate):
             # A concurrent registration stored this serial (or fingerprint) first.
             existing = await self.cas.get_certificate(ca.sn)
             if existing is None:
@@ -273,13 +229,12 @@ class CaCertificateService:
         """Activate or deregister; every device of the CA on this instance follows (O(1))."""
         view = await self.get(instance_id, sn)
         now = self.clock.now()
-        if not await self.cas.cascade_status(view.binding.id, status.value, now=now):
+        if not await self.cas.cascade_status(view.binding, status.value, now=now):
             raise ca_not_found(instance_id, sn)  # deleted by a concurrent request
-        await self.session.refresh(view.binding)
         event = (
             EventType.CA_ACTIVATED if status is CaBindingStatus.ACTIVE else EventType.CA_DEACTIVATED
         )
-        await record(self.session, self.clock, event, instance_id, ca_sn=view.certificate.sn)
+        await self._record(event, instance_id, ca_sn=view.certificate.sn)
         return view
 
     async def delete(self, instance_id: str, sn: str) -> str:
@@ -288,9 +243,7 @@ class CaCertificateService:
         if not await self.cas.delete_binding(view.binding.id):
             raise ca_not_found(instance_id, sn)  # deleted by a concurrent request
         await self.cas.delete_certificates_if_unbound([view.certificate.sn])
-        await record(
-            self.session, self.clock, EventType.CA_DELETED, instance_id, ca_sn=view.certificate.sn
-        )
+        await self._record(EventType.CA_DELETED, instance_id, ca_sn=view.certificate.sn)
         return view.certificate.sn
 
 

@@ -1,19 +1,15 @@
-"""The database handle an app owns, and the per-request session dependencies."""
+"""The database handle an app owns: its engine, its compiled-statement dispatch, its units of
+work."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Annotated
-
-from fastapi import Depends, Request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mqtt_ca_registry.db.dispatch import Dispatch
 from mqtt_ca_registry.db.engine import SQLITE_IMMEDIATE, create_engine
 from mqtt_ca_registry.db.postgres_pool import POSTGRES_UNAVAILABLE
+from mqtt_ca_registry.db.unit_of_work import UnitOfWork
 
 
 def is_database_unavailable(error: BaseException) -> bool:
@@ -50,53 +46,26 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
-    @asynccontextmanager
-    async def session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
-        """A unit of work: commits if the block succeeds, rolls back if it raises.
+    async def open_session(self, *, write: bool) -> AsyncSession:
+        """A session for one unit of work (:mod:`.unit_of_work` commits or rolls it back).
 
         ``write=True`` takes SQLite's write lock when the transaction starts, so concurrent
         writers queue on busy_timeout instead of failing mid-transaction.
         """
-        async with self.sessionmaker() as session:
-            if write and self.is_sqlite:
-                await session.connection(execution_options={SQLITE_IMMEDIATE: True})
+        session = self.sessionmaker()
+        if write and self.is_sqlite:
             try:
-                yield session
-                await session.commit()
+                await session.connection(execution_options={SQLITE_IMMEDIATE: True})
             except BaseException:
-                # On a dead connection the rollback fails too; the original error is the news.
-                with contextlib.suppress(Exception):
-                    await session.rollback()
+                await session.close()
                 raise
+        return session
+
+    def unit_of_work(self, *, write: bool = False) -> UnitOfWork:
+        """A unit of work over this database: ``async with`` it; it commits if the block
+        succeeds and rolls back if it raises."""
+        return UnitOfWork(self, write=write)
 
     async def dispose(self) -> None:
         await self.dispatch.close()
         await self.engine.dispose()
-
-
-def database_of(request: Request) -> Database:
-    db: Database = request.app.state.database
-    return db
-
-
-# Dependencies are ``async def``: FastAPI runs a plain ``def`` one on a worker thread, a hop that
-# costs more than what it does.
-async def get_database(request: Request) -> Database:
-    return database_of(request)
-
-
-async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with database_of(request).session() as session:
-        yield session
-
-
-async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with database_of(request).session(write=True) as session:
-        yield session
-
-
-# scope="function": commit before the response is sent, so a failed commit is what the client
-# sees; a 2xx always means the change is durable.
-ReadSessionDep = Annotated[AsyncSession, Depends(_read_session, scope="function")]
-WriteSessionDep = Annotated[AsyncSession, Depends(_write_session, scope="function")]
-DatabaseDep = Annotated[Database, Depends(get_database)]

@@ -1,10 +1,12 @@
 """What the broker does when a device connects: chain decision, then the registry step.
 
-This is the hot path, shaped by bench/ (see the README's performance section):
+:class:`Authenticator` is the service every front end calls for it: the REST API with the PEM
+text a client posts, an MQTT gateway with the DER certificates a TLS client presented. It is
+the hot path, shaped by bench/ (see bench/README.md):
 
 * A known device's connect is one SQL statement (:class:`ConnectRepository`: the instance, its
-  CA bindings with their status, and the device with its effective status), compiled once and
-  run on the driver connection, and no write unless ``last_authenticated_at`` is a minute old.
+  CA bindings with their status, and the device with its effective status), and no write
+  unless ``last_authenticated_at`` is a minute old.
 * The chain decision for a given chain is cached per process (keyed by the instance, the
   digest of the chain's DER encodings and the security level, and valid only for the exact set
   of CA certificates it was made against and inside the chain's validity window), so a known
@@ -15,17 +17,15 @@ This is the hot path, shaped by bench/ (see the README's performance section):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from cryptography import x509
 from sqlalchemy.exc import IntegrityError
 
 from mqtt_ca_registry.clock import Clock
 from mqtt_ca_registry.config import Settings
-from mqtt_ca_registry.db.session import Database
 from mqtt_ca_registry.device_certificates.caches import (
-    STORE_BYTES_PER_DER_BYTE,
     AnchorsKey,
     AuthenticationCaches,
     CachedDecision,
@@ -41,13 +41,14 @@ from mqtt_ca_registry.device_certificates.connect_repository import (
 from mqtt_ca_registry.device_certificates.repository import DeviceRow, new_device
 from mqtt_ca_registry.errors import CertificateError
 from mqtt_ca_registry.events.recorder import EventType, new_event
-from mqtt_ca_registry.instances.service import CERTIFICATE_EDITIONS, InstanceService
+from mqtt_ca_registry.instances.service import check_certificates_allowed, instance_not_found
 from mqtt_ca_registry.models import CaBindingStatus
 from mqtt_ca_registry.pki.certinfo import CertificateInfo
-from mqtt_ca_registry.pki.chain import ChainDecision, RejectReason, TrustStore
-from mqtt_ca_registry.pki.pem import EncodedChain, decode_chain, der_to_pem, parse_chain
+from mqtt_ca_registry.pki.chain import ChainDecision, RejectReason
+from mqtt_ca_registry.pki.pem import EncodedChain, decode_chain, der_chain, der_to_pem, parse_chain
 
 TOUCH_INTERVAL = timedelta(minutes=1)
+CHAIN_FIELD = "certificate_chain"
 
 
 @dataclass(frozen=True)
@@ -63,56 +64,79 @@ class AuthOutcome:
     leaf: CertificateInfo | None = None
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    """One connect attempt: where, when, over what, and whether it is a connection at all."""
+
+    instance_id: str
+    now: datetime
+    transport: str
+    record_connect: bool
+
+
 class Authenticator:
+    """Decides connect attempts for every front end (see the module docstring)."""
+
     def __init__(
-        self, database: Database, clock: Clock, settings: Settings, caches: AuthenticationCaches
+        self,
+        connects: ConnectRepository,
+        clock: Clock,
+        settings: Settings,
+        caches: AuthenticationCaches,
     ) -> None:
-        self.database = database
-        self.connects = ConnectRepository(database.dispatch)
+        self.connects = connects
         self.clock = clock
         self.settings = settings
         self.caches = caches
 
     async def authenticate(
-        self, instance_id: str, chain_text: str, *, record_connect: bool = True
+        self,
+        instance_id: str,
+        chain: str | Sequence[bytes],
+        *,
+        transport: str = "http",
+        record_connect: bool = True,
     ) -> AuthOutcome:
         """Decide a connect attempt; auto-registers a valid, unknown device (active).
 
+        ``chain`` is PEM text (or one base64 DER), or the DER certificates a TLS client
+        presented, leaf first. ``transport`` is recorded in the audit events ("http", "mqtt").
         ``record_connect=False`` is the explicit registration: same checks, but it is not a
-        connection, so ``last_authenticated_at`` is left alone.
+        connection, so ``last_authenticated_at`` is left alone and a refusal is not recorded.
         """
-        now = self.clock.now()
-        outcome = await self._decide_and_register(instance_id, chain_text, now, record_connect)
+        attempt = _Attempt(instance_id, self.clock.now(), transport, record_connect)
+        outcome = await self._decide_and_register(attempt, chain)
         if not outcome.accepted and record_connect:
-            await self._record_rejection(instance_id, outcome)
+            await self._record_rejection(attempt, outcome)
         return outcome
 
+    def _encoded(self, chain: str | Sequence[bytes]) -> EncodedChain:
+        max_bytes = self.settings.max_pem_bytes * self.settings.max_chain_length
+        max_count = self.settings.max_chain_length
+        if isinstance(chain, str):
+            return decode_chain(chain, field=CHAIN_FIELD, max_bytes=max_bytes, max_count=max_count)
+        return der_chain(chain, field=CHAIN_FIELD, max_bytes=max_bytes, max_count=max_count)
+
     async def _decide_and_register(
-        self, instance_id: str, chain_text: str, now: datetime, record_connect: bool
+        self, attempt: _Attempt, presented: str | Sequence[bytes]
     ) -> AuthOutcome:
         try:
-            chain = decode_chain(
-                chain_text,
-                field="certificate_chain",
-                max_bytes=self.settings.max_pem_bytes * self.settings.max_chain_length,
-                max_count=self.settings.max_chain_length,
-            )
+            chain = self._encoded(presented)
         except CertificateError:
-            await self._view(instance_id, None)  # an unknown instance is reported first
+            await self._view(attempt.instance_id, None)  # an unknown instance is reported first
             raise
-        cache_key = (instance_id, chain_digest(chain.ders), self.settings.security_level)
-        cached = self.caches.decisions.get(cache_key)
-        hint = cached if cached is not None and cached.usable_at(now) else None
-        view = await self._view(instance_id, hint)
-        anchors_key: AnchorsKey = frozenset((b.ca_sn, b.ca_fingerprint) for b in view.bindings)
-        if hint is not None and hint.anchors == anchors_key:
+        key = (attempt.instance_id, chain_digest(chain.ders), self.settings.security_level)
+        cached = self.caches.decisions.get(key)
+        hint = cached if cached is not None and cached.usable_at(attempt.now) else None
+        view = await self._view(attempt.instance_id, hint)
+        anchors: AnchorsKey = frozenset((b.ca_sn, b.ca_fingerprint) for b in view.bindings)
+        if hint is not None and hint.anchors == anchors:
             decision = hint.decision
         else:  # not seen, expired, or the instance's CAs changed since: decide afresh
-            decision = await self._decide(instance_id, anchors_key, cache_key, chain, now)
+            decision = await self._decide(attempt, anchors, key, chain)
         if not decision.ok:
-            return _rejected(
-                decision.reason or RejectReason.other, decision.message, None, leaf=decision.leaf
-            )
+            reason = decision.reason or RejectReason.other
+            return _rejected(reason, decision.message, None, leaf=decision.leaf)
         assert decision.leaf is not None
         leaf = replace(decision.leaf, pem=der_to_pem(chain.ders[0]))
         binding = next((b for b in view.bindings if b.ca_fingerprint == decision.anchor_key), None)
@@ -128,85 +152,63 @@ class Authenticator:
             return _rejected(
                 RejectReason.ca_inactive,
                 f"The CA {binding.ca_sn} that issued this chain is deregistered (inactive) on "
-                f"instance {instance_id!r}; activate it to let its devices connect.",
+                f"instance {attempt.instance_id!r}; activate it to let its devices connect.",
                 binding.ca_sn,
                 leaf=leaf,
             )
         # The device read with the view is the one under the CA the hint named; it is this
         # decision's device only if the decision names the same CA (the CAs may have changed).
         if view.device is not None and view.device.ca_sn == binding.ca_sn:
-            return await self._known(view.device, leaf, now, record_connect)
+            return await self._known(attempt, view.device, leaf)
         # Not seen in the read (or not looked for: a decision just made). Register it; if it
         # was there after all, _first_connect decides it as known.
-        return await self._first_connect(binding, leaf, now, record_connect)
+        return await self._first_connect(attempt, binding, leaf)
 
     async def _view(self, instance_id: str, hint: CachedDecision | None) -> ConnectView:
         """One read: the instance, its bindings, and the device the hint names (if any)."""
         leaf = hint.decision.leaf if hint is not None else None
-        while True:
-            view = await self.connects.view(
-                instance_id,
-                hint.anchor_sn if hint is not None else None,
-                leaf.sn if leaf is not None else None,
-            )
-            if view is not None and view.edition in CERTIFICATE_EDITIONS:
-                return view
-            # Rare: let the instance service raise its documented error. If it finds nothing
-            # to object to, the instance was created between the two reads: read again.
-            async with self.database.session() as session:
-                await InstanceService(session, self.clock).get_for_certificates(instance_id)
+        view = await self.connects.view(
+            instance_id,
+            hint.anchor_sn if hint is not None else None,
+            leaf.sn if leaf is not None else None,
+        )
+        if view is None:
+            raise instance_not_found(instance_id)
+        check_certificates_allowed(instance_id, view.edition)
+        return view
 
     async def _decide(
-        self,
-        instance_id: str,
-        anchors_key: AnchorsKey,
-        cache_key: DecisionKey,
-        chain: EncodedChain,
-        now: datetime,
+        self, attempt: _Attempt, anchors_key: AnchorsKey, key: DecisionKey, chain: EncodedChain
     ) -> ChainDecision:
         """Parse and verify the chain against the instance's CAs; cache an acceptance."""
-        certificates = parse_chain(chain, field="certificate_chain")
-        anchors = self.caches.stores.get(anchors_key) or await self._trust_anchors(instance_id)
+        certificates = parse_chain(chain, field=CHAIN_FIELD)
+        anchors = self.caches.stores.get(anchors_key)
+        if anchors is None:
+            # Keyed by what this read finds, not by what the view found before it: a store
+            # (and a decision cached with it) serves only while the CAs are exactly these.
+            anchors = TrustAnchors.build(await self.connects.anchors(attempt.instance_id))
+            self.caches.stores.put(anchors.key, anchors, anchors.size)
         decision = anchors.store.verify(
-            certificates, now=now, security_level=self.settings.security_level
+            certificates, now=attempt.now, security_level=self.settings.security_level
         )
         if decision.ok and decision.anchor_key is not None:
             anchor_sn, anchor = anchors.certificates[decision.anchor_key]
             entry = CachedDecision.of(decision, anchors.key, anchor_sn, [*certificates, anchor])
-            self.caches.decisions.put(cache_key, entry, entry.size)
+            self.caches.decisions.put(key, entry, entry.size)
         return decision
 
-    async def _trust_anchors(self, instance_id: str) -> TrustAnchors:
-        """A store of the instance's CA certificates, keyed in it by their fingerprints.
-
-        Keyed by what this read found, not by what the view found before it: a store (and a
-        decision cached with it) is used only while the instance's CAs are exactly these.
-        """
-        rows = await self.connects.anchors(instance_id)
-        key: AnchorsKey = frozenset((row.sn, row.fingerprint_sha256) for row in rows)
-        certificates = {
-            row.fingerprint_sha256: (
-                row.sn,
-                x509.load_pem_x509_certificate(row.certificate_pem.encode()),
-            )
-            for row in rows
-        }
-        # A registered CA is a trust anchor even when it is an intermediate (not self-signed).
-        store = TrustStore([(f, c) for f, (_, c) in certificates.items()], partial_chain=True)
-        size = sum(len(row.certificate_pem) for row in rows) * STORE_BYTES_PER_DER_BYTE
-        anchors = TrustAnchors(key, store, certificates, size)
-        self.caches.stores.put(key, anchors, anchors.size)
-        return anchors
-
-    async def _record_rejection(self, instance_id: str, outcome: AuthOutcome) -> None:
+    async def _record_rejection(self, attempt: _Attempt, outcome: AuthOutcome) -> None:
         """Audit a refused connect: reason, and the leaf's fingerprint and subject only."""
         leaf = outcome.leaf
-        details: dict[str, object] = {"reason_code": outcome.reason_code}
+        details: dict[str, object] = {
+            "reason_code": outcome.reason_code,
+            "transport": attempt.transport,
+        }
         if leaf is not None:
             details |= {"fingerprint_sha256": leaf.fingerprint_sha256, "subject": leaf.subject}
         event = new_event(
             EventType.AUTHENTICATION_REJECTED,
-            instance_id,
+            attempt.instance_id,
             occurred_at=self.clock.now(),
             outcome="rejected",
             ca_sn=outcome.ca_sn,
@@ -216,7 +218,7 @@ class Authenticator:
         await self.connects.record(event)
 
     async def _known(
-        self, device: DeviceRow, leaf: CertificateInfo, now: datetime, record_connect: bool
+        self, attempt: _Attempt, device: DeviceRow, leaf: CertificateInfo
     ) -> AuthOutcome:
         if device.fingerprint_sha256 != leaf.fingerprint_sha256:
             return _rejected(
@@ -236,8 +238,8 @@ class Authenticator:
                 device,
                 leaf=leaf,
             )
-        last = device.last_authenticated_at
-        if record_connect and (last is None or last < now - TOUCH_INTERVAL):
+        now, last = attempt.now, device.last_authenticated_at
+        if attempt.record_connect and (last is None or last < now - TOUCH_INTERVAL):
             await self.connects.touch(device.id, now, older_than=now - TOUCH_INTERVAL)
             device = device._replace(last_authenticated_at=now)
         return AuthOutcome(
@@ -245,23 +247,29 @@ class Authenticator:
         )
 
     async def _first_connect(
-        self, binding: BindingState, leaf: CertificateInfo, now: datetime, record_connect: bool
+        self, attempt: _Attempt, binding: BindingState, leaf: CertificateInfo
     ) -> AuthOutcome:
         values = new_device(
             binding_id=binding.binding_id,
             instance_id=binding.instance_id,
             leaf=leaf,
             cascade_generation=binding.cascade_generation,
-            now=now,
-            connected=record_connect,
+            now=attempt.now,
+            connected=attempt.record_connect,
         )
         event = new_event(
-            EventType.DEVICE_AUTO_REGISTERED if record_connect else EventType.DEVICE_REGISTERED,
+            EventType.DEVICE_AUTO_REGISTERED
+            if attempt.record_connect
+            else EventType.DEVICE_REGISTERED,
             binding.instance_id,
             occurred_at=self.clock.now(),
             ca_sn=binding.ca_sn,
             device_sn=leaf.sn,
-            details={"fingerprint_sha256": leaf.fingerprint_sha256, "subject": leaf.subject},
+            details={
+                "fingerprint_sha256": leaf.fingerprint_sha256,
+                "subject": leaf.subject,
+                "transport": attempt.transport,
+            },
         )
         try:
             row = await self.connects.register(binding, values, leaf.pem, event)
@@ -278,7 +286,7 @@ class Authenticator:
                 binding.ca_sn,
             )
         if existing is not None:  # registered already (concurrently, or before this process)
-            return await self._known(existing, leaf, now, record_connect)
+            return await self._known(attempt, existing, leaf)
         return _rejected(
             RejectReason.unknown_issuer,
             "The issuing CA was deleted while this device connected.",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -139,6 +139,19 @@ class TrustAnchors:
     store: TrustStore
     certificates: Mapping[str, tuple[str, x509.Certificate]]  # fingerprint -> (Sn, CA)
     size: int
+
+    @classmethod
+    def build(cls, cas: Iterable[tuple[str, str, str]]) -> TrustAnchors:
+        """The store of these CA certificates: (Sn, SHA-256 fingerprint, PEM) each."""
+        certificates: dict[str, tuple[str, x509.Certificate]] = {}
+        size = 0
+        for sn, fingerprint, pem in cas:
+            certificates[fingerprint] = (sn, x509.load_pem_x509_certificate(pem.encode()))
+            size += len(pem) * STORE_BYTES_PER_DER_BYTE
+        # A registered CA is a trust anchor even when it is an intermediate (not self-signed).
+        store = TrustStore([(f, ca) for f, (_, ca) in certificates.items()], partial_chain=True)
+        key = frozenset((sn, fingerprint) for fingerprint, (sn, _) in certificates.items())
+        return cls(key, store, certificates, size)
 
 
 class AuthenticationCaches:

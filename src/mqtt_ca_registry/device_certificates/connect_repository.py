@@ -128,6 +128,8 @@ class ConnectView:
 
 @dataclass(frozen=True)
 class DeviceWithPem:
+    """A device, its PEM, and its instance's edition."""
+
     edition: str
     device: DeviceRow
     certificate_pem: str

@@ -8,8 +8,9 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, case, delete, func, select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
+from mqtt_ca_registry.db.unit_of_work import Repository, query
 from mqtt_ca_registry.models import (
     CaBinding,
     CaBindingStatus,
@@ -123,58 +124,65 @@ def registered_device(
     return DeviceRow(id=device_id, **fields, own_status=own_status, ca_sn=ca_sn, status=status)
 
 
-class DeviceRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+def _select() -> Any:
+    return select(*DEVICE_SELECTION).join(CaBinding, CaBinding.id == DeviceCertificate.binding_id)
 
-    def _select(self) -> Any:
-        return select(*DEVICE_SELECTION).join(
-            CaBinding, CaBinding.id == DeviceCertificate.binding_id
-        )
 
-    async def get(self, binding_id: int, device_sn: str) -> DeviceRow | None:
-        row = (
-            await self.session.execute(
-                self._select().where(
-                    DeviceCertificate.binding_id == binding_id,
-                    DeviceCertificate.device_sn == device_sn,
-                )
+def _filtered(*, instance_id: str | None, binding_id: int | None, status: str | None) -> Any:
+    statement = _select()
+    if binding_id is not None:
+        statement = statement.where(DeviceCertificate.binding_id == binding_id)
+    if instance_id is not None:
+        statement = statement.where(DeviceCertificate.instance_id == instance_id)
+    if status is not None:
+        statement = statement.where(status == EFFECTIVE_STATUS)
+    return statement
+
+
+def _rows(session: Session, statement: Any) -> list[DeviceRow]:
+    return [DeviceRow(**row._mapping) for row in session.execute(statement).all()]
+
+
+def _changed_one(result: object) -> bool:
+    assert isinstance(result, CursorResult)
+    return result.rowcount == 1
+
+
+class DeviceRepository(Repository):
+    @query
+    def get(self, session: Session, binding_id: int, device_sn: str) -> DeviceRow | None:
+        row = session.execute(
+            _select().where(
+                DeviceCertificate.binding_id == binding_id,
+                DeviceCertificate.device_sn == device_sn,
             )
         ).first()
         return DeviceRow(**row._mapping) if row else None
 
-    async def pem(self, device_id: int) -> str:
-        pem = await self.session.scalar(
+    @query
+    def pem(self, session: Session, device_id: int) -> str:
+        pem = session.scalar(
             select(DeviceCertificatePem.certificate_pem).where(
                 DeviceCertificatePem.device_id == device_id
             )
         )
         return pem or ""
 
-    async def pems(self, device_ids: Sequence[int]) -> dict[int, str]:
+    @query
+    def pems(self, session: Session, device_ids: Sequence[int]) -> dict[int, str]:
         if not device_ids:
             return {}
-        rows = await self.session.execute(
+        rows = session.execute(
             select(DeviceCertificatePem.device_id, DeviceCertificatePem.certificate_pem).where(
                 DeviceCertificatePem.device_id.in_(device_ids)
             )
         )
         return {row.device_id: row.certificate_pem for row in rows.all()}
 
-    def _filtered(
-        self, *, instance_id: str | None, binding_id: int | None, status: str | None
-    ) -> Any:
-        query = self._select()
-        if binding_id is not None:
-            query = query.where(DeviceCertificate.binding_id == binding_id)
-        if instance_id is not None:
-            query = query.where(DeviceCertificate.instance_id == instance_id)
-        if status is not None:
-            query = query.where(status == EFFECTIVE_STATUS)
-        return query
-
-    async def page(
+    @query
+    def page(
         self,
+        session: Session,
         *,
         instance_id: str | None = None,
         binding_id: int | None = None,
@@ -183,16 +191,18 @@ class DeviceRepository:
         limit: int,
         offset: int = 0,
     ) -> list[DeviceRow]:
-        query = self._filtered(instance_id=instance_id, binding_id=binding_id, status=status)
+        statement = _filtered(instance_id=instance_id, binding_id=binding_id, status=status)
         if after_id is not None:
-            query = query.where(DeviceCertificate.id > after_id)
-        query = query.order_by(DeviceCertificate.id).limit(limit)
+            statement = statement.where(DeviceCertificate.id > after_id)
+        statement = statement.order_by(DeviceCertificate.id).limit(limit)
         if offset:
-            query = query.offset(offset)
-        return [DeviceRow(**r._mapping) for r in (await self.session.execute(query)).all()]
+            statement = statement.offset(offset)
+        return _rows(session, statement)
 
-    async def page_at_offset(
+    @query
+    def page_at_offset(
         self,
+        session: Session,
         *,
         instance_id: str | None = None,
         binding_id: int | None = None,
@@ -220,47 +230,49 @@ class DeviceRepository:
             ids = ids.offset(total - offset - take)
         else:
             ids = ids.order_by(DeviceCertificate.id).limit(limit).offset(offset)
-        query = (
-            self._select()
+        statement = (
+            _select()
             .where(DeviceCertificate.id.in_(ids.scalar_subquery()))
             .order_by(DeviceCertificate.id)
         )
-        return [DeviceRow(**r._mapping) for r in (await self.session.execute(query)).all()]
+        return _rows(session, statement)
 
-    async def count(
+    @query
+    def count(
         self,
+        session: Session,
         *,
         instance_id: str | None = None,
         binding_id: int | None = None,
         status: str | None = None,
     ) -> int:
         if status is None:
-            query = select(func.count()).select_from(DeviceCertificate)
+            statement = select(func.count()).select_from(DeviceCertificate)
             if binding_id is not None:
-                query = query.where(DeviceCertificate.binding_id == binding_id)
+                statement = statement.where(DeviceCertificate.binding_id == binding_id)
             if instance_id is not None:
-                query = query.where(DeviceCertificate.instance_id == instance_id)
+                statement = statement.where(DeviceCertificate.instance_id == instance_id)
         else:
-            inner = self._filtered(instance_id=instance_id, binding_id=binding_id, status=status)
-            query = select(func.count()).select_from(
+            inner = _filtered(instance_id=instance_id, binding_id=binding_id, status=status)
+            statement = select(func.count()).select_from(
                 inner.with_only_columns(DeviceCertificate.id).subquery()
             )
-        return (await self.session.scalar(query)) or 0
+        return session.scalar(statement) or 0
 
-    async def set_status(self, device_id: int, status: str, generation: int) -> bool:
+    @query
+    def set_status(self, session: Session, device_id: int, status: str, generation: int) -> bool:
         """False if the device is gone (deleted concurrently)."""
-        result = await self.session.execute(
-            update(DeviceCertificate)
-            .where(DeviceCertificate.id == device_id)
-            .values(status=status, status_generation=generation)
+        return _changed_one(
+            session.execute(
+                update(DeviceCertificate)
+                .where(DeviceCertificate.id == device_id)
+                .values(status=status, status_generation=generation)
+            )
         )
-        assert isinstance(result, CursorResult)
-        return result.rowcount == 1
 
-    async def delete(self, device_id: int) -> bool:
+    @query
+    def delete(self, session: Session, device_id: int) -> bool:
         """False if the device is gone (deleted concurrently)."""
-        result = await self.session.execute(
-            delete(DeviceCertificate).where(DeviceCertificate.id == device_id)
+        return _changed_one(
+            session.execute(delete(DeviceCertificate).where(DeviceCertificate.id == device_id))
         )
-        assert isinstance(result, CursorResult)
-        return result.rowcount == 1

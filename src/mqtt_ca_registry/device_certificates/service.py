@@ -2,66 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mqtt_ca_registry.ca_certificates.repository import CaRepository
 from mqtt_ca_registry.ca_certificates.service import ca_not_found
 from mqtt_ca_registry.clock import Clock
-from mqtt_ca_registry.db.session import Database
-from mqtt_ca_registry.device_certificates.connect_repository import ConnectRepository
+from mqtt_ca_registry.db.unit_of_work import Work
+from mqtt_ca_registry.device_certificates.connect_repository import (
+    ConnectRepository,
+    DeviceWithPem,
+)
 from mqtt_ca_registry.device_certificates.repository import DeviceRepository, DeviceRow
-from mqtt_ca_registry.device_certificates.schemas import DeviceDetail, DeviceOut
 from mqtt_ca_registry.errors import ConflictError, DomainError, ErrorCode, NotFoundError
-from mqtt_ca_registry.events.recorder import EventType, record
-from mqtt_ca_registry.instances.service import CERTIFICATE_EDITIONS, InstanceService
+from mqtt_ca_registry.events.recorder import EventType, new_event
+from mqtt_ca_registry.events.repository import EventRepository
+from mqtt_ca_registry.instances.service import InstanceService, certificates_allowed
 from mqtt_ca_registry.models import CaBinding, CaBindingStatus
 from mqtt_ca_registry.pki.serials import canonical_sn
-
-
-def device_out(row: DeviceRow) -> DeviceOut:
-    return DeviceOut(**_device_fields(row))
-
-
-def device_detail_out(row: DeviceRow, pem: str) -> DeviceDetail:
-    return DeviceDetail(**_device_fields(row), certificate_pem=pem)
-
-
-def _device_fields(row: DeviceRow) -> dict[str, Any]:
-    return dict(
-        device_sn=row.device_sn,
-        ca_sn=row.ca_sn,
-        device_name=row.device_name,
-        status=row.status,
-        fingerprint_sha256=row.fingerprint_sha256,
-        subject=row.subject,
-        not_before=row.not_before,
-        not_after=row.not_after,
-        registered_at=row.registered_at,
-        last_authenticated_at=row.last_authenticated_at,
-        instance_id=row.instance_id,
-    )
-
-
-async def device_detail(
-    database: Database, clock: Clock, instance_id: str, ca_sn: str, device_sn: str
-) -> tuple[DeviceRow, str]:
-    """One device and its PEM: a single statement when it exists (the common case, and the
-    describe call load tests make); otherwise the service's checks raise the documented error."""
-    try:
-        sns = canonical_sn(ca_sn, field="ca_sn"), canonical_sn(device_sn, field="device_sn")
-    except DomainError:
-        sns = None
-    if sns is not None:
-        found = await ConnectRepository(database.dispatch).detail(instance_id, *sns)
-        if found is not None and found.edition in CERTIFICATE_EDITIONS:
-            return found.device, found.certificate_pem
-    async with database.session() as session:
-        service = DeviceService(session, clock)
-        row = await service.get(instance_id, ca_sn, device_sn)
-        return row, await service.devices.pem(row.id)
 
 
 @dataclass(frozen=True)
@@ -71,19 +29,38 @@ class DevicePage:
     has_more: bool
 
 
-@dataclass
 class DeviceService:
-    session: AsyncSession
-    clock: Clock
+    def __init__(self, work: Work, connects: ConnectRepository, clock: Clock) -> None:
+        self.devices = DeviceRepository(work)
+        self.cas = CaRepository(work)
+        self.events = EventRepository(work)
+        self.instances = InstanceService(work, clock)
+        self.connects = connects  # statements of their own, outside the unit of work
+        self.clock = clock
 
-    @property
-    def devices(self) -> DeviceRepository:
-        return DeviceRepository(self.session)
+    async def detail(self, instance_id: str, ca_sn: str, device_sn: str) -> DeviceWithPem:
+        """One device and its PEM: a single statement when it exists (the common case, and
+        the describe call load tests make); otherwise the checks raise the documented error."""
+        try:
+            sns = canonical_sn(ca_sn, field="ca_sn"), canonical_sn(device_sn, field="device_sn")
+        except DomainError:
+            sns = None
+        if sns is not None:
+            found = await self.connects.detail(instance_id, *sns)
+            if found is not None and certificates_allowed(found.edition):
+                return found
+        row = await self.get(instance_id, ca_sn, device_sn)
+        instance = await self.instances.get(instance_id)
+        return DeviceWithPem(instance.edition, row, await self.devices.pem(row.id))
+
+    async def pems(self, rows: Sequence[DeviceRow]) -> dict[int, str]:
+        """The PEMs of these devices, by device id."""
+        return await self.devices.pems([row.id for row in rows])
 
     async def binding(self, instance_id: str, ca_sn: str) -> CaBinding:
-        await InstanceService(self.session, self.clock).get_for_certificates(instance_id)
+        await self.instances.get_for_certificates(instance_id)
         sn = canonical_sn(ca_sn, field="ca_sn")
-        found = await CaRepository(self.session).get_binding(instance_id, sn)
+        found = await self.cas.get_binding(instance_id, sn)
         if found is None:
             raise ca_not_found(instance_id, ca_sn, field="ca_sn")
         return found.binding
@@ -112,7 +89,7 @@ class DeviceService:
         if ca_sn is not None:
             binding_id = (await self.binding(instance_id, ca_sn)).id
         else:
-            await InstanceService(self.session, self.clock).get_for_certificates(instance_id)
+            await self.instances.get_for_certificates(instance_id)
             scope_instance = instance_id
         if offset and status is None and after_id is None:
             # PageNo/PageSize: count first, so a deep page is read from the nearer end.
@@ -158,8 +135,14 @@ class DeviceService:
             if status is CaBindingStatus.ACTIVE
             else EventType.DEVICE_DEACTIVATED
         )
-        await record(
-            self.session, self.clock, event, instance_id, ca_sn=row.ca_sn, device_sn=row.device_sn
+        await self.events.add(
+            new_event(
+                event,
+                instance_id,
+                occurred_at=self.clock.now(),
+                ca_sn=row.ca_sn,
+                device_sn=row.device_sn,
+            )
         )
         return row._replace(own_status=status.value, status=status.value)
 
@@ -167,13 +150,14 @@ class DeviceService:
         row = await self.get(instance_id, ca_sn, device_sn)
         if not await self.devices.delete(row.id):
             raise _device_not_found(instance_id, row.ca_sn, device_sn)
-        await record(
-            self.session,
-            self.clock,
-            EventType.DEVICE_DELETED,
-            instance_id,
-            ca_sn=row.ca_sn,
-            device_sn=row.device_sn,
+        await self.events.add(
+            new_event(
+                EventType.DEVICE_DELETED,
+                instance_id,
+                occurred_at=self.clock.now(),
+                ca_sn=row.ca_sn,
+                device_sn=row.device_sn,
+            )
         )
         return row.device_sn
 

@@ -1,4 +1,4 @@
-"""Recording events from services, inside the caller's transaction."""
+"""What an audit event is: its types, and the values every path records one with."""
 
 from __future__ import annotations
 
@@ -6,10 +6,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from mqtt_ca_registry.clock import Clock
-from mqtt_ca_registry.models import Event
 from mqtt_ca_registry.request_context import current_actor, current_request_id
 
 
@@ -66,27 +62,3 @@ def new_event(
         device_sn=device_sn,
         details=details or {},
     )
-
-
-async def record(
-    session: AsyncSession,
-    clock: Clock,
-    type_: EventType,
-    instance_id: str,
-    *,
-    outcome: str = "success",
-    ca_sn: str | None = None,
-    device_sn: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Add one event to the session; it commits or rolls back with the change it describes."""
-    values = new_event(
-        type_,
-        instance_id,
-        occurred_at=clock.now(),
-        outcome=outcome,
-        ca_sn=ca_sn,
-        device_sn=device_sn,
-        details=details,
-    )
-    session.add(Event(**values._asdict()))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from mqtt_ca_registry.api.deps import ClockDep
+from mqtt_ca_registry.api.deps import ReadServices
 from mqtt_ca_registry.api.pagination import (
     DEFAULT_PAGE_SIZE,
     CursorQuery,
@@ -17,13 +17,10 @@ from mqtt_ca_registry.api.pagination import (
     encode_cursor,
 )
 from mqtt_ca_registry.api.problems import problem_responses
-from mqtt_ca_registry.db.session import ReadSessionDep
 from mqtt_ca_registry.errors import ErrorCode, InvalidInputError
 from mqtt_ca_registry.events.recorder import EventType
-from mqtt_ca_registry.events.repository import EventRepository
 from mqtt_ca_registry.events.schemas import EventOut
 from mqtt_ca_registry.instances.router import InstancePath
-from mqtt_ca_registry.instances.service import InstanceService
 
 router = APIRouter(prefix="/v1/instances/{instance_id}", tags=["events"])
 
@@ -52,8 +49,7 @@ def _utc(name: str, moment: datetime | None) -> datetime | None:
 )
 async def list_events(
     instance_id: InstancePath,
-    session: ReadSessionDep,
-    clock: ClockDep,
+    services: ReadServices,
     type_: Annotated[
         list[EventType] | None, Query(alias="type", description="Only these types (repeatable).")
     ] = None,
@@ -65,9 +61,9 @@ async def list_events(
     cursor: CursorQuery = None,
 ) -> Page[EventOut]:
     since, until = _utc("since", since), _utc("until", until)
-    repository = EventRepository(session)
+    repository = services.events
     if not await repository.any_for(instance_id):
-        await InstanceService(session, clock).get(instance_id)  # 404 for unknown instances
+        await services.instances.get(instance_id)  # 404 for unknown instances
     before = decode_cursor(cursor, "events")
     if before is not None and not isinstance(before, int):
         raise InvalidInputError(ErrorCode.INVALID_CURSOR, "cursor is not valid.", field="cursor")
