@@ -1,7 +1,7 @@
 """Micro-benchmark of a device's first connect inside ``pki``: PEM loading plus chain verification.
 
 ``python -m bench.pki_micro`` makes a CA per key type (RSA 2048, P-256), a few hundred device
-certificates under each, and a trust store built as ``Authenticator._trust_anchors`` builds it,
+certificates under each, and a trust store built as ``TrustAnchors.build`` builds it,
 then prints the median microseconds per certificate of each step: every certificate of every
 round timed on its own, in this thread's CPU time (each round loads every certificate afresh,
 so nothing parsed in one round flatters the next).
@@ -89,7 +89,7 @@ def _rsa_certificates(devices: int) -> tuple[x509.Certificate, list[x509.Certifi
 
 
 def _store(cas: Sequence[x509.Certificate]) -> TrustStore:
-    # As _trust_anchors does: anchors re-read from their stored PEM, partial chains allowed.
+    # As TrustAnchors.build does: anchors re-read from their stored PEM, partial chains allowed.
     certificates = {sn(ca): x509.load_pem_x509_certificate(pem(ca).encode()) for ca in cas}
     return TrustStore(list(certificates.items()), partial_chain=True)
 
