@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mqtt_ca_registry.api.deps import ClockDep, SettingsDep
+from mqtt_ca_registry.api.multipart import MULTIPART, MultipartRoute, form_fields, validated
 from mqtt_ca_registry.api.pagination import (
     DEFAULT_PAGE_SIZE,
     CursorQuery,
@@ -17,6 +19,7 @@ from mqtt_ca_registry.api.pagination import (
 )
 from mqtt_ca_registry.api.problems import problem_responses
 from mqtt_ca_registry.ca_certificates.schemas import (
+    CA_NAME_MAX,
     CaDetail,
     CaOut,
     CaRegister,
@@ -24,6 +27,8 @@ from mqtt_ca_registry.ca_certificates.schemas import (
     Status,
 )
 from mqtt_ca_registry.ca_certificates.service import CaCertificateService
+from mqtt_ca_registry.clock import Clock
+from mqtt_ca_registry.config import Settings
 from mqtt_ca_registry.db.session import ReadSessionDep, WriteSessionDep
 from mqtt_ca_registry.errors import ErrorCode, InvalidInputError
 from mqtt_ca_registry.instances.router import InstancePath
@@ -58,22 +63,46 @@ async def issue_registration_code(
     )
 
 
-@router.post(
-    "/ca-certificates",
-    status_code=status.HTTP_201_CREATED,
-    summary="Register a CA certificate",
-    description="Checks, in order: instance edition; name; no private key in the input; one "
-    "parseable CA certificate; basicConstraints CA:TRUE; RSA 2048-8192 or EC P-256/384/521; "
-    "CA validity; verification certificate signed by the CA's key (proof of possession) and "
-    "valid; its CN is an unused code of this instance; serial unique. Active on success.",
-    responses=_CERT_ERRORS,
+_REGISTER_DESCRIPTION = (
+    "Checks, in order: instance edition; name; no private key in the input; one parseable CA "
+    "certificate; basicConstraints CA:TRUE; RSA 2048-8192 or EC P-256/384/521; CA validity; "
+    "verification certificate signed by the CA's key (proof of possession) and valid; its CN is "
+    "an unused code of this instance; serial unique. Active on success.\n\n"
+    "Send the PEMs as JSON strings, or upload the files as `multipart/form-data` (choose it in "
+    "the body's content-type list here): `curl -F ca_certificate=@CA.crt "
+    "-F verification_certificate=@verificationCert.crt -F name=my-ca "
+    "$BASE/v1/instances/mqtt-cn-local/ca-certificates`."
 )
-async def register_ca_certificate(
-    instance_id: InstancePath,
-    body: CaRegister,
-    session: WriteSessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+# The upload form, documented beside the JSON body (the multipart route itself is not in the
+# schema: one operation, two content types, so Swagger UI offers file pickers for it).
+_UPLOAD_FORM = {
+    "type": "object",
+    "required": ["name", "ca_certificate", "verification_certificate"],
+    "properties": {
+        "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": CA_NAME_MAX,
+            "description": "CaName, 1-64 characters.",
+            "examples": ["my-ca"],
+        },
+        "ca_certificate": {
+            "type": "string",
+            "format": "binary",
+            "description": "CA.crt (PEM; a DER file is read too).",
+        },
+        "verification_certificate": {
+            "type": "string",
+            "format": "binary",
+            "description": "verificationCert.crt: signed by the CA's key, CN = a registration "
+            "code.",
+        },
+    },
+}
+
+
+async def _register(
+    instance_id: str, body: CaRegister, session: AsyncSession, clock: Clock, settings: Settings
 ) -> CaDetail:
     view = await CaCertificateService(session, clock, settings).register(
         instance_id,
@@ -82,6 +111,47 @@ async def register_ca_certificate(
         verification_certificate=body.verification_certificate,
     )
     return view.detail()
+
+
+async def register_ca_certificate_upload(
+    instance_id: InstancePath,
+    request: Request,
+    session: WriteSessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> CaDetail:
+    """The same registration from uploaded files (``curl -F ca_certificate=@CA.crt ...``)."""
+    body = validated(CaRegister, await form_fields(request))
+    return await _register(instance_id, body, session, clock, settings)
+
+
+# Added before the JSON route: it takes only multipart requests and passes the rest on.
+router.add_api_route(
+    "/ca-certificates",
+    register_ca_certificate_upload,
+    methods=["POST"],
+    status_code=status.HTTP_201_CREATED,
+    include_in_schema=False,
+    route_class_override=MultipartRoute,
+)
+
+
+@router.post(
+    "/ca-certificates",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a CA certificate",
+    description=_REGISTER_DESCRIPTION,
+    responses=_CERT_ERRORS,
+    openapi_extra={"requestBody": {"content": {MULTIPART: {"schema": _UPLOAD_FORM}}}},
+)
+async def register_ca_certificate(
+    instance_id: InstancePath,
+    body: CaRegister,
+    session: WriteSessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> CaDetail:
+    return await _register(instance_id, body, session, clock, settings)
 
 
 @router.get("/ca-certificates", summary="List CA certificates", responses=_CERT_ERRORS)
