@@ -19,6 +19,7 @@ from mqtt_ca_registry.errors import (
     ErrorCode,
     InvalidInputError,
     NotFoundError,
+    Remedy,
 )
 from mqtt_ca_registry.events.recorder import EventType, record
 from mqtt_ca_registry.instances.service import InstanceService
@@ -174,9 +175,10 @@ class CaCertificateService:
             raise InvalidInputError(
                 ErrorCode.REGISTER_CODE_ERROR,
                 "The verification certificate's subject CN is not a registration code of "
-                f"instance {instance_id!r}; get one with POST /v1/instances/{instance_id}/"
-                "registration-codes and put it as the CN of the verification CSR.",
+                f"instance {instance_id!r}.",
                 field="verification_certificate",
+                remedy=Remedy.GET_REGISTRATION_CODE,
+                remedy_args={"instance_id": instance_id},
             )
         if code.used_at is not None:
             raise _code_used(code.code)
@@ -324,7 +326,8 @@ def ca_not_found(instance_id: str, sn: str, *, field: str = "sn") -> NotFoundErr
     """The one CaNotFound error, for CA and device operations alike."""
     return NotFoundError(
         ErrorCode.CA_NOT_FOUND,
-        f"No CA certificate with serial {sn!r} is registered on instance {instance_id!r}; "
-        f"list them with GET /v1/instances/{instance_id}/ca-certificates.",
+        f"No CA certificate with serial {sn!r} is registered on instance {instance_id!r}.",
         field=field,
+        remedy=Remedy.LIST_CA_CERTIFICATES,
+        remedy_args={"instance_id": instance_id},
     )

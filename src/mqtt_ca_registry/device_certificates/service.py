@@ -14,7 +14,13 @@ from mqtt_ca_registry.db.session import Database
 from mqtt_ca_registry.device_certificates.connect_repository import ConnectRepository
 from mqtt_ca_registry.device_certificates.repository import DeviceRepository, DeviceRow
 from mqtt_ca_registry.device_certificates.schemas import DeviceDetail, DeviceOut
-from mqtt_ca_registry.errors import ConflictError, DomainError, ErrorCode, NotFoundError
+from mqtt_ca_registry.errors import (
+    ConflictError,
+    DomainError,
+    ErrorCode,
+    NotFoundError,
+    Remedy,
+)
 from mqtt_ca_registry.events.recorder import EventType, record
 from mqtt_ca_registry.instances.service import CERTIFICATE_EDITIONS, InstanceService
 from mqtt_ca_registry.models import CaBinding, CaBindingStatus
@@ -182,7 +188,8 @@ def _device_not_found(instance_id: str, ca_sn: str, device_sn: str) -> NotFoundE
     return NotFoundError(
         ErrorCode.DEVICE_NOT_FOUND,
         f"No device certificate with serial {device_sn!r} is registered under CA {ca_sn} on "
-        f"instance {instance_id!r}. Devices register on their first successful connect "
-        "(POST .../authenticate).",
+        f"instance {instance_id!r}.",
         field="device_sn",
+        remedy=Remedy.CONNECT_DEVICE,
+        remedy_args={"instance_id": instance_id},
     )

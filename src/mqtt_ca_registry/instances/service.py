@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mqtt_ca_registry.api.pagination import Page, decode_cursor, encode_cursor
 from mqtt_ca_registry.ca_certificates.repository import CaRepository
 from mqtt_ca_registry.clock import Clock
-from mqtt_ca_registry.errors import ConflictError, ErrorCode, ForbiddenError, NotFoundError
+from mqtt_ca_registry.errors import (
+    ConflictError,
+    ErrorCode,
+    ForbiddenError,
+    NotFoundError,
+    Remedy,
+)
 from mqtt_ca_registry.events.recorder import EventType, record
 from mqtt_ca_registry.instances.repository import InstanceRepository
 from mqtt_ca_registry.instances.schemas import InstanceCreate, InstanceOut
@@ -81,8 +87,9 @@ class InstanceService:
         if instance is None:
             raise NotFoundError(
                 ErrorCode.INSTANCE_NOT_FOUND,
-                f"Instance {instance_id!r} does not exist; list instances with GET /v1/instances.",
+                f"Instance {instance_id!r} does not exist.",
                 field="instance_id",
+                remedy=Remedy.LIST_INSTANCES,
             )
         return instance
 
