@@ -42,7 +42,7 @@ class DeviceRow(NamedTuple):
     registered_at: datetime
     last_authenticated_at: datetime | None
     ca_sn: str
-    status: str  # effective: what the broker applies (RULES.md "CA lifecycle")
+    status: str  # effective: what the broker applies (docs/rules.md "CA lifecycle")
 
 
 def device_columns() -> list[Any]:
