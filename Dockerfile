@@ -1,9 +1,10 @@
-# syntax=docker/dockerfile:1
+# syntax=docker/dockerfile:1.7@sha256:a57df69d0ea827fb7266491f2813635de6f17269be881f696fbfdf2d83dda33e
 
 # ---- builder: build the project's wheel and install it, with its dependencies, into a venv ----
-# The bookworm suffix pins the Debian release as well as Python 3.11; both stages must match
-# because the venv is copied across with absolute paths to /usr/local/bin/python3.11.
-FROM python:3.11-slim-bookworm AS builder
+# Pinned by digest (the tag says what it is; the digest makes two builds use the same bytes).
+# Both stages must be the same image: the venv is copied across with absolute paths to
+# /usr/local/bin/python3.11. To move to a newer patch release, update both lines together.
+FROM python:3.11.13-slim-bookworm@sha256:86adf8dbadc3d6e82ee5dd2c74bec2e1c2467cdad47886280501df722372d2e1 AS builder
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -13,16 +14,19 @@ WORKDIR /src
 RUN python -m venv /opt/venv
 
 # Only what the wheel is made of: the package, its Alembic scripts (force-included into the
-# wheel as mqtt_ca_registry/_migrations) and the metadata hatchling reads.
-COPY pyproject.toml README.md ./
+# wheel as mqtt_ca_registry/_migrations) and the metadata hatchling reads; and the pins.
+COPY pyproject.toml README.md constraints.txt ./
 COPY src ./src
 COPY migrations ./migrations
 
-RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
-    && /opt/venv/bin/pip install --no-cache-dir /wheels/mqtt_ca_registry-*.whl
+# Every dependency at the version pinned in constraints.txt (.ci/refresh-constraints makes it),
+# so a rebuild installs what was tested. PIP_CONSTRAINT reaches the isolated build environment
+# too, which pins the build backend (hatchling).
+RUN PIP_CONSTRAINT=/src/constraints.txt pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
+    && /opt/venv/bin/pip install --no-cache-dir -c constraints.txt /wheels/mqtt_ca_registry-*.whl
 
 # ---- runtime: the venv and nothing else; no compilers, no sources, not root ----
-FROM python:3.11-slim-bookworm AS runtime
+FROM python:3.11.13-slim-bookworm@sha256:86adf8dbadc3d6e82ee5dd2c74bec2e1c2467cdad47886280501df722372d2e1 AS runtime
 
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -37,9 +41,10 @@ RUN groupadd --system --gid 10001 registry \
 
 COPY --from=builder /opt/venv /opt/venv
 
+# The default SQLite database lives here. No VOLUME instruction: it would give every container
+# an anonymous volume, unused when the database is PostgreSQL (as in docker-compose.yml). To
+# keep the SQLite database, mount one: docker run -v mqtt-ca-registry-data:/data ...
 WORKDIR /data
-# The default SQLite database lives here; mount a volume to keep it across containers.
-VOLUME ["/data"]
 # Numeric, so Kubernetes runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
 

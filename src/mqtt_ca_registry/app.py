@@ -16,6 +16,7 @@ from mqtt_ca_registry.alibaba.router import router as alibaba_router
 from mqtt_ca_registry.alibaba.signing import NonceCache, RequestVerifier, parse_access_keys
 from mqtt_ca_registry.api.deps import require_token
 from mqtt_ca_registry.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from mqtt_ca_registry.api.openapi import install_openapi
 from mqtt_ca_registry.api.problems import install_problem_handlers, problem_responses
 from mqtt_ca_registry.backend import Backend
 from mqtt_ca_registry.ca_certificates.router import router as ca_certificates_router
@@ -114,6 +115,7 @@ def create_app(
         serve_from(database)
 
     install_problem_handlers(app)
+    install_openapi(app, settings)  # the token's lock only when a token is configured
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
 

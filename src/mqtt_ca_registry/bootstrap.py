@@ -57,7 +57,9 @@ def prepare_database(settings: Settings) -> None:
     """Upgrade to head; a database created by this call gets the default instance (if enabled)."""
     revision = asyncio.run(_revision(settings.database_url))
     fresh = revision is None
-    if revision != head_revision():  # up to date: skip Alembic's start-up cost entirely
+    head = head_revision()
+    if revision != head:  # up to date: skip Alembic's start-up cost entirely
         upgrade(settings.database_url)
+        logger.info("database upgraded from revision %s to %s", revision or "(empty)", head)
     if fresh and settings.seed_default_instance:
         asyncio.run(_seed(settings))

@@ -1,13 +1,15 @@
 """Domain errors: protocol-neutral, each with a stable code and a message that says what to fix.
 
 Front ends (REST, Alibaba OpenAPI) map :class:`ErrorCode` to their own wire form through one
-table each; nothing here knows about HTTP.
+table each; nothing here knows about HTTP. A message states the facts; where the fix is a call
+to make, the error names it as a :class:`Remedy`, and each front end words that call in its own
+terms (a REST path, an SDK action), from a table of its own.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -64,6 +66,15 @@ class ErrorCode(StrEnum):
     DEVICE_REJECTED = "DeviceRejected"
 
 
+class Remedy(StrEnum):
+    """A call that fixes the error, for the front end to name (with ``instance_id``)."""
+
+    LIST_INSTANCES = "list_instances"
+    GET_REGISTRATION_CODE = "get_registration_code"
+    LIST_CA_CERTIFICATES = "list_ca_certificates"
+    CONNECT_DEVICE = "connect_device"
+
+
 @dataclass(frozen=True)
 class FieldProblem:
     """One offending input field: where it is and what is wrong with it."""
@@ -80,12 +91,20 @@ class DomainError(Exception):
     message: str
     field: str | None = None
     errors: Sequence[FieldProblem] = dataclasses.field(default_factory=tuple)
+    remedy: Remedy | None = None
+    remedy_args: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+    def worded(self, remedies: Mapping[Remedy, str]) -> str:
+        """The message followed by its remedy, worded from a front end's ``remedies`` table."""
+        if self.remedy is None:
+            return self.message
+        return f"{self.message} {remedies[self.remedy].format(**self.remedy_args)}"
 
 
 class InvalidInputError(DomainError):

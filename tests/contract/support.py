@@ -228,6 +228,8 @@ def assert_client_error(
     assert error.message.startswith(f"code: {status}, "), error.message
     assert error.request_id in error.message
     assert error.data["Code"] == code
+    # SDK users are told the SDK's actions and parameters, never the REST API's paths.
+    assert "/v1/" not in error.message, error.message
     for fragment in fragments:
         assert fragment.lower() in error.message.lower(), (fragment, error.message)
     return error

@@ -28,7 +28,7 @@ async def test_unknown_instance(sdk: Sdk) -> None:
             "get_register_code", mqtt.GetRegisterCodeRequest(mqtt_instance_id=UNKNOWN_INSTANCE)
         )
     )
-    assert_client_error(error, "MqttInstanceNotFound", 400, UNKNOWN_INSTANCE)
+    assert_client_error(error, "MqttInstanceNotFound", 400, UNKNOWN_INSTANCE, "ListInstances")
     ca = new_ca()
     error = await sdk_error(
         sdk.call(
@@ -56,7 +56,13 @@ async def test_ca_not_found(sdk: Sdk, instance: str) -> None:
         ("delete_ca_certificate", mqtt.DeleteCaCertificateRequest(**ids)),
     ):
         error = await sdk_error(sdk.call(method, request))
-        assert_client_error(error, "FindCaBySnError", 400, UNKNOWN_SN)
+        assert_client_error(
+            error,
+            "FindCaBySnError",
+            400,
+            UNKNOWN_SN,
+            f"ListCaCertificate (MqttInstanceId={instance})",
+        )
 
 
 async def test_device_not_found(sdk: Sdk, instance: str) -> None:
@@ -69,7 +75,7 @@ async def test_device_not_found(sdk: Sdk, instance: str) -> None:
         ("delete_device_certificate", mqtt.DeleteDeviceCertificateRequest(**ids)),
     ):
         error = await sdk_error(sdk.call(method, request))
-        assert_client_error(error, "FindDeviceBySnError", 400, UNKNOWN_SN)
+        assert_client_error(error, "FindDeviceBySnError", 400, UNKNOWN_SN, "ListDeviceCertificate")
 
 
 async def test_wrong_registration_code(sdk: Sdk, registry: Registry, instance: str) -> None:
@@ -80,7 +86,9 @@ async def test_wrong_registration_code(sdk: Sdk, registry: Registry, instance: s
             registration(instance, ca, new_leaf(ca, "not-a-registration-code")),
         )
     )
-    assert_client_error(error, "RegisterCodeError", 400, "CN", "registration code", instance)
+    assert_client_error(
+        error, "RegisterCodeError", 400, "CN", "registration code", instance, "GetRegisterCode"
+    )
     # a code of another instance is not a code of this one
     other_code = await register_code(sdk, registry.new_instance())
     error = await sdk_error(

@@ -131,7 +131,7 @@ class TestImageDefaults:
         self, live_server: LiveServerFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     ) -> None:
         runtime = read_dockerfile()[-1]
-        data = tmp_path / "data"  # stands for the image's /data volume
+        data = tmp_path / "data"  # stands for /data, where the README mounts a volume
         data.mkdir()
         default_url = runtime.env()[DATABASE_URL_VARIABLE]
         database_url = default_url.replace("sqlite:////data/", f"sqlite:///{data}/", 1)

@@ -100,6 +100,9 @@ async def test_bad_filters(client: httpx.AsyncClient, platinum_instance: str) ->
     url = f"/v1/instances/{platinum_instance}/events"
     assert_problem(await client.get(url, params={"type": "ca.exploded"}), 422, "ValidationFailed")
     assert_problem(await client.get(url, params={"since": "yesterday"}), 422, "ValidationFailed")
+    # A number is not an RFC 3339 time, though pydantic would read it as a Unix time.
+    for number in ("0.5", "1700000000"):
+        assert_problem(await client.get(url, params={"until": number}), 422, "ValidationFailed")
     assert_problem(
         await client.get(url, params={"since": "2026-06-01T12:00:00"}), 400, "InvalidParameter"
     )

@@ -13,7 +13,9 @@ from mqtt_ca_registry.config import Settings
 @cache
 def openapi_document() -> dict[str, Any]:
     """What ``GET /openapi.json`` returns (a JSON round trip, so keys and values match)."""
-    app = create_app(Settings(database_url="sqlite:///unused.db"))
+    # As a server with an API token serves it (the fuzzed servers have one): with the token's
+    # security scheme and 401 answers.
+    app = create_app(Settings(database_url="sqlite:///unused.db", api_token="fuzz-api-token"))
     document: dict[str, Any] = json.loads(json.dumps(app.openapi()))
     return document
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from fastapi.responses import JSONResponse
 
-from mqtt_ca_registry.errors import ErrorCode
+from mqtt_ca_registry.errors import DomainError, ErrorCode, Remedy
 
 # Codes the real service does not document are marked as the emulator's own.
 EMULATOR_PREFIX = "Emulator."
@@ -95,6 +95,23 @@ _REST_FIELD = re.compile(r"\b(" + "|".join(SDK_PARAMETERS) + r")\b")
 def sdk_field_names(message: str) -> str:
     """``message`` with REST field names replaced by the SDK's parameter names."""
     return _REST_FIELD.sub(lambda match: SDK_PARAMETERS[match.group(1)], message)
+
+
+# How an SDK caller makes the call that fixes an error (errors.Remedy): actions and their
+# parameters, never REST paths.
+REMEDIES: dict[Remedy, str] = {
+    Remedy.LIST_INSTANCES: "List instances with ListInstances.",
+    Remedy.GET_REGISTRATION_CODE: "Get a code with GetRegisterCode (MqttInstanceId="
+    "{instance_id}) and put it as the CN of the verification CSR.",
+    Remedy.LIST_CA_CERTIFICATES: "List them with ListCaCertificate (MqttInstanceId={instance_id}).",
+    Remedy.CONNECT_DEVICE: "Devices register on their first successful TLS connect to the "
+    "instance; list them with ListDeviceCertificate.",
+}
+
+
+def sdk_message(error: DomainError) -> str:
+    """A domain error's message in the SDK's terms: its parameters, its actions."""
+    return sdk_field_names(error.worded(REMEDIES))
 
 
 def error_response(

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from mqtt_ca_registry.alibaba import ca_actions, device_actions
 from mqtt_ca_registry.alibaba.context import ActionContext
-from mqtt_ca_registry.alibaba.errors import TABLE, error_response, sdk_field_names
+from mqtt_ca_registry.alibaba.errors import TABLE, error_response, sdk_message
 from mqtt_ca_registry.alibaba.params import Params
 from mqtt_ca_registry.alibaba.signing import (
     RequestVerifier,
@@ -92,7 +92,7 @@ def _fail(request: Request, code: str, status: int, message: str) -> JSONRespons
 
 def _domain_error(request: Request, error: DomainError) -> JSONResponse:
     mapped = TABLE[error.code]
-    return _fail(request, mapped.code, mapped.status, sdk_field_names(error.message))
+    return _fail(request, mapped.code, mapped.status, sdk_message(error))
 
 
 async def _authenticate(request: Request, signed: SignedRequest) -> JSONResponse | None:

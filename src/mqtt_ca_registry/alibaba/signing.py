@@ -20,6 +20,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from urllib.parse import parse_qsl, quote
 
+# The setting's parser lives with the setting; re-exported for the front end's callers.
+from mqtt_ca_registry.config import parse_access_keys as parse_access_keys
+
 ACS3_ALGORITHM = "ACS3-HMAC-SHA256"
 DEFAULT_MAX_SKEW = timedelta(minutes=15)
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -62,23 +65,6 @@ class SignatureError(Exception):
 def _incomplete(detail: str) -> SignatureError:
     prefix = "The request signature does not conform to Aliyun standards: "
     return SignatureError(SignatureErrorCode.INCOMPLETE_SIGNATURE, prefix + detail)
-
-
-def parse_access_keys(text: str) -> dict[str, str]:
-    """Parse ``id:secret[,id:secret]`` into ``{id: secret}``; errors never quote a secret."""
-    keys: dict[str, str] = {}
-    for position, entry in enumerate(text.split(","), start=1):
-        key_id, colon, secret = entry.strip().partition(":")
-        key_id, secret = key_id.strip(), secret.strip()
-        if not colon or not key_id or not secret or any(c.isspace() for c in key_id):
-            raise ValueError(
-                f"access keys entry {position} is malformed: expected 'id:secret' with a "
-                "non-empty id (no spaces) and secret, entries separated by ','"
-            )
-        if key_id in keys:
-            raise ValueError(f"access keys entry {position} repeats AccessKeyId {key_id!r}")
-        keys[key_id] = secret
-    return keys
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
 from mqtt_ca_registry.db.session import is_database_unavailable
-from mqtt_ca_registry.errors import DomainError, ErrorCode, FieldProblem
+from mqtt_ca_registry.errors import DomainError, ErrorCode, FieldProblem, Remedy
 from mqtt_ca_registry.request_context import current_request_id
 
 logger = logging.getLogger(__name__)
@@ -61,6 +61,16 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.DEVICE_NOT_FOUND: 404,
     ErrorCode.CA_BINDING_INACTIVE: 409,
     ErrorCode.DEVICE_REJECTED: 422,
+}
+
+# How a REST caller makes the call that fixes an error (errors.Remedy).
+REMEDIES: dict[Remedy, str] = {
+    Remedy.LIST_INSTANCES: "List instances with GET /v1/instances.",
+    Remedy.GET_REGISTRATION_CODE: "Get a code with POST /v1/instances/{instance_id}/"
+    "registration-codes and put it as the CN of the verification CSR.",
+    Remedy.LIST_CA_CERTIFICATES: "List them with GET /v1/instances/{instance_id}/ca-certificates.",
+    Remedy.CONNECT_DEVICE: "Devices register on their first successful connect "
+    "(POST /v1/instances/{instance_id}/authenticate).",
 }
 
 _TITLES: dict[int, str] = {
@@ -137,9 +147,10 @@ def _validation_errors(exc: RequestValidationError) -> list[FieldProblem]:
 
 async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    errors = exc.errors or ((FieldProblem(exc.field, exc.message),) if exc.field else ())
+    detail = exc.worded(REMEDIES)
+    errors = exc.errors or ((FieldProblem(exc.field, detail),) if exc.field else ())
     headers = {"WWW-Authenticate": "Bearer"} if exc.code is ErrorCode.UNAUTHORIZED else None
-    return problem_response(exc.code, exc.message, errors=errors, headers=headers)
+    return problem_response(exc.code, detail, errors=errors, headers=headers)
 
 
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from mqtt_ca_registry.api.deps import ReadServices, WriteServices
+from mqtt_ca_registry.api.multipart import MULTIPART, MultipartRoute, form_fields, validated
 from mqtt_ca_registry.api.pagination import (
     DEFAULT_PAGE_SIZE,
     CursorQuery,
@@ -16,7 +17,9 @@ from mqtt_ca_registry.api.pagination import (
     encode_cursor,
 )
 from mqtt_ca_registry.api.problems import problem_responses
+from mqtt_ca_registry.backend import Services
 from mqtt_ca_registry.ca_certificates.schemas import (
+    CA_NAME_MAX,
     CaDetail,
     CaOut,
     CaRegister,
@@ -90,21 +93,45 @@ async def issue_registration_code(
     )
 
 
-@router.post(
-    "/ca-certificates",
-    status_code=status.HTTP_201_CREATED,
-    summary="Register a CA certificate",
-    description="Checks, in order: instance edition; name; no private key in the input; one "
-    "parseable CA certificate; basicConstraints CA:TRUE; RSA 2048-8192 or EC P-256/384/521; "
-    "CA validity; verification certificate signed by the CA's key (proof of possession) and "
-    "valid; its CN is an unused code of this instance; serial unique. Active on success.",
-    responses=_CERT_ERRORS,
+_REGISTER_DESCRIPTION = (
+    "Checks, in order: instance edition; name; no private key in the input; one parseable CA "
+    "certificate; basicConstraints CA:TRUE; RSA 2048-8192 or EC P-256/384/521; CA validity; "
+    "verification certificate signed by the CA's key (proof of possession) and valid; its CN is "
+    "an unused code of this instance; serial unique. Active on success.\n\n"
+    "Send the PEMs as JSON strings, or upload the files as `multipart/form-data` (choose it in "
+    "the body's content-type list here): `curl -F ca_certificate=@CA.crt "
+    "-F verification_certificate=@verificationCert.crt -F name=my-ca "
+    "$BASE/v1/instances/mqtt-cn-local/ca-certificates`."
 )
-async def register_ca_certificate(
-    instance_id: InstancePath,
-    body: CaRegister,
-    services: WriteServices,
-) -> CaDetail:
+# The upload form, documented beside the JSON body (the multipart route itself is not in the
+# schema: one operation, two content types, so Swagger UI offers file pickers for it).
+_UPLOAD_FORM = {
+    "type": "object",
+    "required": ["name", "ca_certificate", "verification_certificate"],
+    "properties": {
+        "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": CA_NAME_MAX,
+            "description": "CaName, 1-64 characters.",
+            "examples": ["my-ca"],
+        },
+        "ca_certificate": {
+            "type": "string",
+            "format": "binary",
+            "description": "CA.crt (PEM; a DER file is read too).",
+        },
+        "verification_certificate": {
+            "type": "string",
+            "format": "binary",
+            "description": "verificationCert.crt: signed by the CA's key, CN = a registration "
+            "code.",
+        },
+    },
+}
+
+
+async def _register(instance_id: str, body: CaRegister, services: Services) -> CaDetail:
     view = await services.cas.register(
         instance_id,
         name=body.name,
@@ -112,6 +139,43 @@ async def register_ca_certificate(
         verification_certificate=body.verification_certificate,
     )
     return ca_detail(view)
+
+
+async def register_ca_certificate_upload(
+    instance_id: InstancePath,
+    request: Request,
+    services: WriteServices,
+) -> CaDetail:
+    """The same registration from uploaded files (``curl -F ca_certificate=@CA.crt ...``)."""
+    body = validated(CaRegister, await form_fields(request))
+    return await _register(instance_id, body, services)
+
+
+# Added before the JSON route: it takes only multipart requests and passes the rest on.
+router.add_api_route(
+    "/ca-certificates",
+    register_ca_certificate_upload,
+    methods=["POST"],
+    status_code=status.HTTP_201_CREATED,
+    include_in_schema=False,
+    route_class_override=MultipartRoute,
+)
+
+
+@router.post(
+    "/ca-certificates",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a CA certificate",
+    description=_REGISTER_DESCRIPTION,
+    responses=_CERT_ERRORS,
+    openapi_extra={"requestBody": {"content": {MULTIPART: {"schema": _UPLOAD_FORM}}}},
+)
+async def register_ca_certificate(
+    instance_id: InstancePath,
+    body: CaRegister,
+    services: WriteServices,
+) -> CaDetail:
+    return await _register(instance_id, body, services)
 
 
 @router.get("/ca-certificates", summary="List CA certificates", responses=_CERT_ERRORS)

@@ -18,6 +18,7 @@ from mqtt_ca_registry.errors import (
     ErrorCode,
     InvalidInputError,
     NotFoundError,
+    Remedy,
 )
 from mqtt_ca_registry.events.recorder import EventType, new_event
 from mqtt_ca_registry.events.repository import EventRepository
@@ -133,9 +134,10 @@ class CaCertificateService:
             raise InvalidInputError(
                 ErrorCode.REGISTER_CODE_ERROR,
                 "The verification certificate's subject CN is not a registration code of "
-                f"instance {instance_id!r}; get one with POST /v1/instances/{instance_id}/"
-                "registration-codes and put it as the CN of the verification CSR.",
+                f"instance {instance_id!r}.",
                 field="verification_certificate",
+                remedy=Remedy.GET_REGISTRATION_CODE,
+                remedy_args={"instance_id": instance_id},
             )
         if code.used_at is not None:
             raise _code_used(code.code)
@@ -277,7 +279,8 @@ def ca_not_found(instance_id: str, sn: str, *, field: str = "sn") -> NotFoundErr
     """The one CaNotFound error, for CA and device operations alike."""
     return NotFoundError(
         ErrorCode.CA_NOT_FOUND,
-        f"No CA certificate with serial {sn!r} is registered on instance {instance_id!r}; "
-        f"list them with GET /v1/instances/{instance_id}/ca-certificates.",
+        f"No CA certificate with serial {sn!r} is registered on instance {instance_id!r}.",
         field=field,
+        remedy=Remedy.LIST_CA_CERTIFICATES,
+        remedy_args={"instance_id": instance_id},
     )

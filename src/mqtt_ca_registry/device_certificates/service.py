@@ -14,7 +14,13 @@ from mqtt_ca_registry.device_certificates.connect_repository import (
     DeviceWithPem,
 )
 from mqtt_ca_registry.device_certificates.repository import DeviceRepository, DeviceRow
-from mqtt_ca_registry.errors import ConflictError, DomainError, ErrorCode, NotFoundError
+from mqtt_ca_registry.errors import (
+    ConflictError,
+    DomainError,
+    ErrorCode,
+    NotFoundError,
+    Remedy,
+)
 from mqtt_ca_registry.events.recorder import EventType, new_event
 from mqtt_ca_registry.events.repository import EventRepository
 from mqtt_ca_registry.instances.service import InstanceService, certificates_allowed
@@ -166,7 +172,8 @@ def _device_not_found(instance_id: str, ca_sn: str, device_sn: str) -> NotFoundE
     return NotFoundError(
         ErrorCode.DEVICE_NOT_FOUND,
         f"No device certificate with serial {device_sn!r} is registered under CA {ca_sn} on "
-        f"instance {instance_id!r}. Devices register on their first successful connect "
-        "(POST .../authenticate).",
+        f"instance {instance_id!r}.",
         field="device_sn",
+        remedy=Remedy.CONNECT_DEVICE,
+        remedy_args={"instance_id": instance_id},
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import BeforeValidator
 
 from mqtt_ca_registry.api.deps import ReadServices
 from mqtt_ca_registry.api.pagination import (
@@ -23,6 +25,17 @@ from mqtt_ca_registry.events.schemas import EventOut
 from mqtt_ca_registry.instances.router import InstancePath
 
 router = APIRouter(prefix="/v1/instances/{instance_id}", tags=["events"])
+_RFC3339_START = re.compile(r"\d{4}-\d\d-\d\d[Tt ]")
+
+
+def _rfc3339_text(value: object) -> object:
+    # pydantic also reads numbers ("0.5") as Unix times; the filters are RFC 3339 only.
+    if isinstance(value, str) and not _RFC3339_START.match(value.strip()):
+        raise ValueError("expected an RFC 3339 time, e.g. 2026-06-01T12:00:00Z")
+    return value
+
+
+TimeFilter = Annotated[datetime | None, BeforeValidator(_rfc3339_text)]
 
 
 def _utc(name: str, moment: datetime | None) -> datetime | None:
@@ -53,10 +66,8 @@ async def list_events(
     type_: Annotated[
         list[EventType] | None, Query(alias="type", description="Only these types (repeatable).")
     ] = None,
-    since: Annotated[
-        datetime | None, Query(description="Only events at or after (RFC 3339).")
-    ] = None,
-    until: Annotated[datetime | None, Query(description="Only events before (RFC 3339).")] = None,
+    since: Annotated[TimeFilter, Query(description="Only events at or after (RFC 3339).")] = None,
+    until: Annotated[TimeFilter, Query(description="Only events before (RFC 3339).")] = None,
     page_size: PageSizeQuery = DEFAULT_PAGE_SIZE,
     cursor: CursorQuery = None,
 ) -> Page[EventOut]:

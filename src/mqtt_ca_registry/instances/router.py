@@ -22,7 +22,15 @@ from mqtt_ca_registry.models import Edition, Instance
 router = APIRouter(prefix="/v1/instances", tags=["instances"])
 
 InstancePath = Annotated[
-    str, Path(min_length=1, max_length=64, description="The instance id, e.g. mqtt-cn-local.")
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        description="The instance id, e.g. mqtt-cn-local (the default instance).",
+        examples=["mqtt-cn-local"],
+        # Swagger UI fills the field from the parameter's examples, not the schema's.
+        openapi_examples={"default": {"summary": "the default instance", "value": "mqtt-cn-local"}},
+    ),
 ]
 
 

@@ -9,7 +9,13 @@ from dataclasses import dataclass
 
 from mqtt_ca_registry.clock import Clock
 from mqtt_ca_registry.db.unit_of_work import Work
-from mqtt_ca_registry.errors import ConflictError, ErrorCode, ForbiddenError, NotFoundError
+from mqtt_ca_registry.errors import (
+    ConflictError,
+    ErrorCode,
+    ForbiddenError,
+    NotFoundError,
+    Remedy,
+)
 from mqtt_ca_registry.events.recorder import EventType, new_event
 from mqtt_ca_registry.events.repository import EventRepository
 from mqtt_ca_registry.instances.repository import InstanceRepository
@@ -34,8 +40,9 @@ def certificates_allowed(edition: str) -> bool:
 def instance_not_found(instance_id: str) -> NotFoundError:
     return NotFoundError(
         ErrorCode.INSTANCE_NOT_FOUND,
-        f"Instance {instance_id!r} does not exist; list instances with GET /v1/instances.",
+        f"Instance {instance_id!r} does not exist.",
         field="instance_id",
+        remedy=Remedy.LIST_INSTANCES,
     )
 
 
