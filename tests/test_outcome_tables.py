@@ -15,7 +15,6 @@ from mqtt_ca_registry.errors import ErrorCode
 from mqtt_ca_registry.pki.chain import RejectReason
 
 
-
 def test_every_error_code_has_a_rest_status_and_an_alibaba_code() -> None:
     assert set(HTTP_STATUS) == set(ErrorCode), "add the code to api/problems.py HTTP_STATUS"
     assert set(ALIBABA) == set(ErrorCode), "add the code to alibaba/errors.py TABLE"
