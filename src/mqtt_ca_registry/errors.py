@@ -28,6 +28,9 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "MethodNotAllowed"
     INTERNAL_ERROR = "InternalError"
     DATABASE_UNAVAILABLE = "DatabaseUnavailable"
+    # Requests the HTTP parser refuses before any route sees them.
+    REQUEST_URI_TOO_LONG = "RequestUriTooLong"
+    MALFORMED_REQUEST = "MalformedRequest"
 
     # Instances.
     INSTANCE_NOT_FOUND = "InstanceNotFound"

@@ -13,26 +13,31 @@ import sys
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from mqtt_ca_registry.alibaba.errors import TABLE as ALIBABA_ERRORS
+from mqtt_ca_registry.api.problems import HTTP_STATUS, TYPE_BASE, title_of
+from mqtt_ca_registry.errors import ErrorCode
 from mqtt_ca_registry.request_context import new_request_id
 
 MAX_URL_BYTES = 65_535  # httptools' limit on a request target
 
 
-def _error_body(status: int, code: str, detail: str, request_id: str) -> bytes:
-    return json.dumps(
-        {
-            "RequestId": request_id,
-            "HostId": "mqtt-ca-registry",
-            "Code": code,
-            "Message": detail,
-            "type": "https://mqtt-ca-registry.dev/problems/" + code,
-            "title": "URI too long" if status == 414 else "Bad request",
-            "status": status,
-            "code": code,
-            "detail": detail,
-            "request_id": request_id,
-        }
-    ).encode()
+def _error_body(code: ErrorCode, detail: str, request_id: str) -> tuple[int, bytes]:
+    """(status, body): the REST problem and the Alibaba error in one JSON object, each front
+    end's fields from its own table (before routing, nobody knows which front end it was)."""
+    status = HTTP_STATUS[code]
+    body = {
+        "RequestId": request_id,
+        "HostId": "mqtt-ca-registry",
+        "Code": ALIBABA_ERRORS[code].code,
+        "Message": detail,
+        "type": TYPE_BASE + code,
+        "title": title_of(status),
+        "status": status,
+        "code": str(code),
+        "detail": detail,
+        "request_id": request_id,
+    }
+    return status, json.dumps(body).encode()
 
 
 class ClearErrorsHttpToolsProtocol(HttpToolsProtocol):
@@ -45,7 +50,7 @@ class ClearErrorsHttpToolsProtocol(HttpToolsProtocol):
         # context is httptools' "url is too long".
         causes = [error, error.__context__] if error is not None else []
         too_long = any(c is not None and "too long" in str(c) for c in causes)
-        status, code = (414, "RequestUriTooLong") if too_long else (400, "MalformedRequest")
+        code = ErrorCode.REQUEST_URI_TOO_LONG if too_long else ErrorCode.MALFORMED_REQUEST
         detail = (
             f"The request URL is over {MAX_URL_BYTES} bytes. Send large parameters (such as "
             "CaContent and VerificationContent) in a form body: POST with Content-Type "
@@ -54,7 +59,7 @@ class ClearErrorsHttpToolsProtocol(HttpToolsProtocol):
             else "The request is not valid HTTP/1.1; check the request line and headers."
         )
         request_id = new_request_id()
-        body = _error_body(status, code, detail, request_id)
+        status, body = _error_body(code, detail, request_id)
         content = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             content.extend([name, b": ", value, b"\r\n"])

@@ -5,9 +5,9 @@ The server (uvicorn with httptools, the `serve` default) passes a request target
 maximum of 65535 bytes": the parser keeps URL offsets in 16 bits). Plain uvicorn then answered by
 itself with a bare ``400 text/plain "Invalid HTTP request received."`` (the connection was not
 reset), which the SDK turned into ``UnretryableException: Failed to parse the value as json
-format`` with ``code`` None. `serve` now answers a clear JSON 414 ``RequestUriTooLong`` that
-tells the user to send large parameters in a form body; these tests hold it to that, and show the
-advice works through the SDK's ``call_api``.
+format`` with ``code`` None. `serve` now answers a clear JSON 414
+``Emulator.RequestUriTooLong`` that tells the user to send large parameters in a form body; these
+tests hold it to that, and show the advice works through the SDK's ``call_api``.
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ async def test_sdk_registration_beyond_the_url_limit_is_clearly_refused(
         verification_content=parameters["VerificationContent"],
     )
     error = await sdk_error(sdk.call("register_ca_certificate", request))
-    assert_client_error(error, "RequestUriTooLong", 414, "form body")
+    assert_client_error(error, "Emulator.RequestUriTooLong", 414, "form body")
     assert TOO_LONG.search(error.message), error.message
 
 

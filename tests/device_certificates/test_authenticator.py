@@ -46,13 +46,13 @@ async def test_a_gateway_decides_presented_der_chains_and_the_trail_names_it(
         refused = await backend.authenticator.authenticate(
             "mqtt-cn-tls", [_der(stranger)], transport="mqtt"
         )
-        assert (first.reason_code, again.reason_code, posted.reason_code) == (
+        assert (first.reason, again.reason, posted.reason) == (
             "auto_registered",
             "accepted",
             "accepted",
         )
         assert first.device is not None and first.device.ca_sn == root.sn
-        assert refused.reason_code == "unknown_issuer"
+        assert refused.reason == "unknown_issuer"
 
         trail = (await client.get("/v1/instances/mqtt-cn-tls/events")).json()["items"]
         by_type = {event["type"]: event for event in trail}

@@ -7,7 +7,7 @@ from typing import Any
 from mqtt_ca_registry.alibaba.context import ActionContext, millis, status_flag
 from mqtt_ca_registry.alibaba.params import Params
 from mqtt_ca_registry.device_certificates.repository import DeviceRow
-from mqtt_ca_registry.models import CaBindingStatus
+from mqtt_ca_registry.models import DeviceStatus
 
 
 def device_data(row: DeviceRow, pem: str) -> dict[str, Any]:
@@ -63,9 +63,7 @@ async def list_device_certificate_by_ca_sn(ctx: ActionContext, params: Params) -
     return await _list(ctx, params, params.required("CaSn"))
 
 
-async def _set_status(
-    ctx: ActionContext, params: Params, status: CaBindingStatus
-) -> dict[str, Any]:
+async def _set_status(ctx: ActionContext, params: Params, status: DeviceStatus) -> dict[str, Any]:
     instance_id, ca_sn, device_sn = _ids(params)
     async with ctx.backend.write() as services:
         row = await services.devices.set_status(instance_id, ca_sn, device_sn, status)
@@ -73,11 +71,11 @@ async def _set_status(
 
 
 async def active_device_certificate(ctx: ActionContext, params: Params) -> dict[str, Any]:
-    return await _set_status(ctx, params, CaBindingStatus.ACTIVE)
+    return await _set_status(ctx, params, DeviceStatus.ACTIVE)
 
 
 async def inactivate_device_certificate(ctx: ActionContext, params: Params) -> dict[str, Any]:
-    return await _set_status(ctx, params, CaBindingStatus.INACTIVE)
+    return await _set_status(ctx, params, DeviceStatus.INACTIVE)
 
 
 async def delete_device_certificate(ctx: ActionContext, params: Params) -> dict[str, Any]:

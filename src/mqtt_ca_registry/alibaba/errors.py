@@ -33,6 +33,8 @@ TABLE: dict[ErrorCode, AlibabaError] = {
     ErrorCode.METHOD_NOT_ALLOWED: AlibabaError("InvalidAction.NotFound", 404),
     ErrorCode.INTERNAL_ERROR: AlibabaError("InternalError", 417),
     ErrorCode.DATABASE_UNAVAILABLE: AlibabaError("ServiceUnavailable", 503),
+    ErrorCode.REQUEST_URI_TOO_LONG: AlibabaError(EMULATOR_PREFIX + "RequestUriTooLong", 414),
+    ErrorCode.MALFORMED_REQUEST: AlibabaError(EMULATOR_PREFIX + "MalformedRequest", 400),
     ErrorCode.INSTANCE_NOT_FOUND: AlibabaError("MqttInstanceNotFound", 400),
     ErrorCode.INSTANCE_ALREADY_EXISTS: PARAMETER,
     ErrorCode.INSTANCE_EDITION_NOT_SUPPORTED: AlibabaError(

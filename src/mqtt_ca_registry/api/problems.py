@@ -35,6 +35,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.DATABASE_UNAVAILABLE: 503,
+    ErrorCode.REQUEST_URI_TOO_LONG: 414,
+    ErrorCode.MALFORMED_REQUEST: 400,
     ErrorCode.INSTANCE_NOT_FOUND: 404,
     ErrorCode.INSTANCE_ALREADY_EXISTS: 409,
     ErrorCode.INSTANCE_EDITION_NOT_SUPPORTED: 403,
@@ -81,10 +83,16 @@ _TITLES: dict[int, str] = {
     405: "Method not allowed",
     409: "Conflict",
     413: "Content too large",
+    414: "URI too long",
     422: "Unprocessable content",
     500: "Internal server error",
     503: "Service unavailable",
 }
+
+
+def title_of(status: int) -> str:
+    """The problem title of an HTTP status."""
+    return _TITLES.get(status, "Error")
 
 
 class ProblemField(BaseModel):
@@ -118,7 +126,7 @@ def problem_response(
     status = status or HTTP_STATUS[code]
     body: dict[str, Any] = {
         "type": TYPE_BASE + str(code),
-        "title": _TITLES.get(status, "Error"),
+        "title": title_of(status),
         "status": status,
         "detail": detail,
         "code": str(code),

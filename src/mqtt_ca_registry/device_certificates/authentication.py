@@ -38,30 +38,23 @@ from mqtt_ca_registry.device_certificates.connect_repository import (
     ConnectRepository,
     ConnectView,
 )
+from mqtt_ca_registry.device_certificates.outcomes import (
+    CHAIN_FIELD,
+    AuthOutcome,
+    ConnectReason,
+    Registration,
+    registration_of,
+)
 from mqtt_ca_registry.device_certificates.repository import DeviceRow, new_device
 from mqtt_ca_registry.errors import CertificateError
 from mqtt_ca_registry.events.recorder import EventType, new_event
 from mqtt_ca_registry.instances.service import check_certificates_allowed, instance_not_found
-from mqtt_ca_registry.models import CaBindingStatus
+from mqtt_ca_registry.models import CaBindingStatus, DeviceStatus
 from mqtt_ca_registry.pki.certinfo import CertificateInfo
 from mqtt_ca_registry.pki.chain import ChainDecision, RejectReason
 from mqtt_ca_registry.pki.pem import EncodedChain, decode_chain, der_chain, der_to_pem, parse_chain
 
 TOUCH_INTERVAL = timedelta(minutes=1)
-CHAIN_FIELD = "certificate_chain"
-
-
-@dataclass(frozen=True)
-class AuthOutcome:
-    """A decision plus the device record it concerns (if any)."""
-
-    accepted: bool
-    reason_code: str
-    reason: str
-    auto_registered: bool
-    device: DeviceRow | None
-    ca_sn: str | None
-    leaf: CertificateInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +103,18 @@ class Authenticator:
             await self._record_rejection(attempt, outcome)
         return outcome
 
+    async def register(
+        self, instance_id: str, chain: str | Sequence[bytes], *, transport: str = "http"
+    ) -> Registration:
+        """Register a device explicitly: the checks of a connect, without it being one.
+
+        Raises the domain error of a refusal (:func:`registration_of`).
+        """
+        outcome = await self.authenticate(
+            instance_id, chain, transport=transport, record_connect=False
+        )
+        return registration_of(outcome)
+
     def _encoded(self, chain: str | Sequence[bytes]) -> EncodedChain:
         max_bytes = self.settings.max_pem_bytes * self.settings.max_chain_length
         max_count = self.settings.max_chain_length
@@ -135,14 +140,14 @@ class Authenticator:
         else:  # not seen, expired, or the instance's CAs changed since: decide afresh
             decision = await self._decide(attempt, anchors, key, chain)
         if not decision.ok:
-            reason = decision.reason or RejectReason.other
+            reason = ConnectReason.of(decision.reason or RejectReason.other)
             return _rejected(reason, decision.message, None, leaf=decision.leaf)
         assert decision.leaf is not None
         leaf = replace(decision.leaf, pem=der_to_pem(chain.ders[0]))
         binding = next((b for b in view.bindings if b.ca_fingerprint == decision.anchor_key), None)
         if binding is None:  # the anchor's CA was deleted or replaced between two reads
             return _rejected(
-                RejectReason.unknown_issuer,
+                ConnectReason.unknown_issuer,
                 "The CA this chain leads to was deleted or replaced while this device "
                 "connected; connect again.",
                 None,
@@ -150,7 +155,7 @@ class Authenticator:
             )
         if binding.ca_status != CaBindingStatus.ACTIVE:
             return _rejected(
-                RejectReason.ca_inactive,
+                ConnectReason.ca_inactive,
                 f"The CA {binding.ca_sn} that issued this chain is deregistered (inactive) on "
                 f"instance {attempt.instance_id!r}; activate it to let its devices connect.",
                 binding.ca_sn,
@@ -201,7 +206,7 @@ class Authenticator:
         """Audit a refused connect: reason, and the leaf's fingerprint and subject only."""
         leaf = outcome.leaf
         details: dict[str, object] = {
-            "reason_code": outcome.reason_code,
+            "reason_code": outcome.reason.value,
             "transport": attempt.transport,
         }
         if leaf is not None:
@@ -222,7 +227,7 @@ class Authenticator:
     ) -> AuthOutcome:
         if device.fingerprint_sha256 != leaf.fingerprint_sha256:
             return _rejected(
-                RejectReason.serial_conflict,
+                ConnectReason.serial_conflict,
                 f"Another certificate with serial {leaf.sn} is registered under CA "
                 f"{device.ca_sn}; device serials must be unique per CA. Reissue the device "
                 "certificate with a new serial, or delete the registered one.",
@@ -230,9 +235,9 @@ class Authenticator:
                 device,
                 leaf=leaf,
             )
-        if device.status != CaBindingStatus.ACTIVE:
+        if device.status != DeviceStatus.ACTIVE:
             return _rejected(
-                RejectReason.device_inactive,
+                ConnectReason.device_inactive,
                 f"Device certificate {device.device_sn} is inactive; activate it to connect.",
                 device.ca_sn,
                 device,
@@ -243,8 +248,9 @@ class Authenticator:
             await self.connects.touch(device.id, now, older_than=now - TOUCH_INTERVAL)
             device = device._replace(last_authenticated_at=now)
         return AuthOutcome(
-            True, "accepted", "The broker accepts this device.", False, device, device.ca_sn
-        )
+            True, ConnectReason.accepted, "The broker accepts this device.", False, device,
+            device.ca_sn,
+        )  # fmt: skip
 
     async def _first_connect(
         self, attempt: _Attempt, binding: BindingState, leaf: CertificateInfo
@@ -279,7 +285,7 @@ class Authenticator:
         if row is not None:
             return AuthOutcome(
                 True,
-                "auto_registered",
+                ConnectReason.auto_registered,
                 "The broker accepts this device and registered its certificate (first connect).",
                 True,
                 row,
@@ -288,7 +294,7 @@ class Authenticator:
         if existing is not None:  # registered already (concurrently, or before this process)
             return await self._known(attempt, existing, leaf)
         return _rejected(
-            RejectReason.unknown_issuer,
+            ConnectReason.unknown_issuer,
             "The issuing CA was deleted while this device connected.",
             binding.ca_sn,
             leaf=leaf,
@@ -296,11 +302,11 @@ class Authenticator:
 
 
 def _rejected(
-    reason: RejectReason,
+    reason: ConnectReason,
     message: str,
     ca_sn: str | None,
     row: DeviceRow | None = None,
     *,
     leaf: CertificateInfo | None = None,
 ) -> AuthOutcome:
-    return AuthOutcome(False, reason.value, message, False, row, ca_sn, leaf)
+    return AuthOutcome(False, reason, message, False, row, ca_sn, leaf)

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from mqtt_ca_registry.db.unit_of_work import Repository, query
 from mqtt_ca_registry.models import (
     CaBinding,
-    CaBindingStatus,
     DeviceCertificate,
     DeviceCertificatePem,
+    DeviceStatus,
 )
 from mqtt_ca_registry.pki.certinfo import CertificateInfo
 
@@ -98,7 +98,7 @@ def new_device(
         subject=leaf.subject,
         not_before=leaf.not_before,
         not_after=leaf.not_after,
-        status=CaBindingStatus.ACTIVE.value,
+        status=DeviceStatus.ACTIVE.value,
         status_generation=cascade_generation,
         registered_at=now,
         last_authenticated_at=now if connected else None,

@@ -16,7 +16,8 @@ from mqtt_ca_registry.api.pagination import (
     encode_cursor,
 )
 from mqtt_ca_registry.api.problems import problem_responses
-from mqtt_ca_registry.device_certificates.authentication import Authenticator, AuthOutcome
+from mqtt_ca_registry.device_certificates.authentication import Authenticator
+from mqtt_ca_registry.device_certificates.outcomes import AuthOutcome
 from mqtt_ca_registry.device_certificates.repository import DeviceRow
 from mqtt_ca_registry.device_certificates.schemas import (
     ChainIn,
@@ -26,9 +27,9 @@ from mqtt_ca_registry.device_certificates.schemas import (
     Status,
 )
 from mqtt_ca_registry.device_certificates.service import DevicePage
-from mqtt_ca_registry.errors import ConflictError, ErrorCode, InvalidInputError
+from mqtt_ca_registry.errors import ErrorCode, InvalidInputError
 from mqtt_ca_registry.instances.router import InstancePath
-from mqtt_ca_registry.models import CaBindingStatus
+from mqtt_ca_registry.models import DeviceStatus
 
 router = APIRouter(prefix="/v1/instances/{instance_id}", tags=["device-certificates"])
 
@@ -63,8 +64,8 @@ def _device_fields(row: DeviceRow) -> dict[str, Any]:
 def decision_of(outcome: AuthOutcome) -> Decision:
     return Decision(
         decision="accepted" if outcome.accepted else "rejected",
-        reason_code=outcome.reason_code,
-        reason=outcome.reason,
+        reason_code=outcome.reason,  # a ConnectReason's REST wire form is its value
+        reason=outcome.message,
         auto_registered=outcome.auto_registered,
         device=device_out(outcome.device) if outcome.device else None,
         ca_sn=outcome.ca_sn,
@@ -97,25 +98,10 @@ async def authenticate(
 async def register_device_certificate(
     instance_id: InstancePath, body: ChainIn, authenticator: AuthenticatorDep, response: Response
 ) -> DeviceOut:
-    outcome = await authenticator.authenticate(
-        instance_id, body.certificate_chain, record_connect=False
-    )
-    if outcome.device is not None and outcome.reason_code in ("accepted", "device_inactive"):
+    registration = await authenticator.register(instance_id, body.certificate_chain)
+    if not registration.created:
         response.status_code = status.HTTP_200_OK
-        return device_out(outcome.device)
-    if outcome.accepted and outcome.device is not None:
-        return device_out(outcome.device)
-    if outcome.reason_code == "serial_conflict":
-        raise ConflictError(ErrorCode.SN_NOT_UNIQUE, outcome.reason, field="certificate_chain")
-    if outcome.reason_code == "ca_inactive":
-        raise ConflictError(
-            ErrorCode.CA_BINDING_INACTIVE, outcome.reason, field="certificate_chain"
-        )
-    raise InvalidInputError(
-        ErrorCode.DEVICE_REJECTED,
-        f"{outcome.reason} (reason_code {outcome.reason_code})",
-        field="certificate_chain",
-    )
+    return device_out(registration.device)
 
 
 def _page(page: DevicePage) -> Page[DeviceOut]:
@@ -187,7 +173,7 @@ async def activate_device_certificate(
     device_sn: DeviceSnPath,
     services: WriteServices,
 ) -> DeviceOut:
-    row = await services.devices.set_status(instance_id, ca_sn, device_sn, CaBindingStatus.ACTIVE)
+    row = await services.devices.set_status(instance_id, ca_sn, device_sn, DeviceStatus.ACTIVE)
     return device_out(row)
 
 
@@ -198,7 +184,7 @@ async def deactivate_device_certificate(
     device_sn: DeviceSnPath,
     services: WriteServices,
 ) -> DeviceOut:
-    row = await services.devices.set_status(instance_id, ca_sn, device_sn, CaBindingStatus.INACTIVE)
+    row = await services.devices.set_status(instance_id, ca_sn, device_sn, DeviceStatus.INACTIVE)
     return device_out(row)
 
 

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mqtt_ca_registry.device_certificates.outcomes import ConnectReason
+
 Status = Literal["active", "inactive"]
 
 
@@ -55,10 +57,10 @@ class Decision(BaseModel):
     """What the broker decides when a device connects with this chain."""
 
     decision: Literal["accepted", "rejected"]
-    reason_code: str = Field(
-        description="accepted, auto_registered, or why not: expired, not_yet_valid, "
-        "bad_signature, unknown_issuer, purpose, weak_key, weak_digest, invalid_ca, "
-        "ca_inactive, device_inactive, serial_conflict, ..."
+    reason_code: ConnectReason = Field(
+        description="accepted, auto_registered, or why not: the certificates (expired, "
+        "not_yet_valid, bad_signature, unknown_issuer, purpose, weak_key, weak_digest, ...) or "
+        "the registry (ca_inactive, device_inactive, serial_conflict)."
     )
     reason: str
     auto_registered: bool

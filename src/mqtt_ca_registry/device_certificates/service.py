@@ -24,7 +24,7 @@ from mqtt_ca_registry.errors import (
 from mqtt_ca_registry.events.recorder import EventType, new_event
 from mqtt_ca_registry.events.repository import EventRepository
 from mqtt_ca_registry.instances.service import InstanceService, certificates_allowed
-from mqtt_ca_registry.models import CaBinding, CaBindingStatus
+from mqtt_ca_registry.models import CaBinding, CaBindingStatus, DeviceStatus
 from mqtt_ca_registry.pki.serials import canonical_sn
 
 
@@ -122,12 +122,12 @@ class DeviceService:
         return DevicePage(items=rows[:limit], total=total, has_more=len(rows) > limit)
 
     async def set_status(
-        self, instance_id: str, ca_sn: str, device_sn: str, status: CaBindingStatus
+        self, instance_id: str, ca_sn: str, device_sn: str, status: DeviceStatus
     ) -> DeviceRow:
         """Activate or deactivate one device; activation needs its CA active on the instance."""
         row = await self.get(instance_id, ca_sn, device_sn)
         binding = await self.binding(instance_id, ca_sn)
-        if status is CaBindingStatus.ACTIVE and binding.status != CaBindingStatus.ACTIVE:
+        if status is DeviceStatus.ACTIVE and binding.status != CaBindingStatus.ACTIVE:
             raise ConflictError(
                 ErrorCode.CA_BINDING_INACTIVE,
                 f"CA {binding.ca_sn} is deregistered on instance {instance_id!r}; activate the "
@@ -138,7 +138,7 @@ class DeviceService:
             raise _device_not_found(instance_id, binding.ca_sn, device_sn)
         event = (
             EventType.DEVICE_ACTIVATED
-            if status is CaBindingStatus.ACTIVE
+            if status is DeviceStatus.ACTIVE
             else EventType.DEVICE_DEACTIVATED
         )
         await self.events.add(

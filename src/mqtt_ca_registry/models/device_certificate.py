@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -17,6 +18,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mqtt_ca_registry.db.base import Base, UTCDateTime
+
+
+class DeviceStatus(StrEnum):
+    """A device's status: its own, or its CA binding's after a cascade (the effective one)."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
 DeviceId = BigInteger().with_variant(Integer(), "sqlite")

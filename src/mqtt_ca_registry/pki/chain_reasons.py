@@ -14,7 +14,8 @@ from cryptography import x509
 
 
 class RejectReason(StrEnum):
-    """Machine-readable reason a connect attempt (device chain) is refused."""
+    """Machine-readable reason a device chain is refused by its certificates alone (the
+    registry's own reasons, such as an inactive CA, are the service's ConnectReason)."""
 
     expired = "expired"
     not_yet_valid = "not_yet_valid"
@@ -30,10 +31,6 @@ class RejectReason(StrEnum):
     chain_too_long = "chain_too_long"
     malformed = "malformed"
     other = "other"
-    # Decided by the registry (service layer), not by the certificates themselves.
-    ca_inactive = "ca_inactive"
-    device_inactive = "device_inactive"
-    serial_conflict = "serial_conflict"
 
 
 class Phase(IntEnum):
